@@ -1,0 +1,62 @@
+# Claimbridge developer commands. `make run` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A Python 3.12 (the Lambda runtime) when the machine has one, else python3 >= 3.11.
+PYTHON ?= $(shell for p in python3.12 $$(ls -d /root/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -n 1) python3; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then \
+	command -v $$p; break; fi; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out
+
+.PHONY: help install run test lint format typecheck validate test-unit test-integration test-e2e test-contract bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "need python3.12 or python3 >= 3.11" >&2; exit 1; }
+	@echo "creating $(VENV) with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the package with its dev tools
+
+run: $(STAMP)  ## the whole pipeline locally: moto server + sandbox clearinghouse + demo bundles
+	$(BIN)/claimbridge demo --out $(OUT)
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)  ## ruff format + autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)  ## mypy --strict
+	$(BIN)/mypy layers/claimbridge/claimbridge functions tests
+
+validate: $(STAMP)  ## cfn-lint on the SAM template
+	$(BIN)/cfn-lint template.yaml
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+test-integration: $(STAMP)
+	$(BIN)/pytest -q tests/integration
+test-e2e: $(STAMP)
+	$(BIN)/pytest -q tests/e2e
+test-contract: $(STAMP)
+	$(BIN)/pytest -q tests/contract
+
+test: lint typecheck validate  ## every check: ruff, mypy, cfn-lint, then all tests (contract last: it validates what the others wrote)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: $(STAMP)  ## benchmarks, printed as ratios against a baseline
+	$(BIN)/python -m bench
+
+clean:  ## remove the venv and generated files
+	rm -rf $(VENV) $(OUT) .mypy_cache .ruff_cache .pytest_cache build *.egg-info layers/claimbridge/*.egg-info
