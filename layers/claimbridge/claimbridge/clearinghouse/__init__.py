@@ -1,0 +1,1 @@
+"""Clearinghouse port and adapters."""

@@ -1,0 +1,46 @@
+"""The clearinghouse port. INTERFACE STUB: owned by the clearinghouse work; keep these names and signatures."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class SubmissionReceipt(BaseModel):
+    """The clearinghouse took the interchange; ``submission_id`` is its reference for it."""
+
+    model_config = _FROZEN
+    submission_id: str
+    idempotency_key: str
+
+
+class ResponseFile(BaseModel):
+    """One response document as the clearinghouse published it (raw X12)."""
+
+    model_config = _FROZEN
+    response_id: str
+    kind: Literal["999", "277CA", "835"]
+    content: str
+
+
+class ResponsePage(BaseModel):
+    """Responses newer than a cursor, and the cursor to ask with next time."""
+
+    model_config = _FROZEN
+    responses: tuple[ResponseFile, ...]
+    next_cursor: str | None
+
+
+class ClearinghousePort(Protocol):
+    """What every clearinghouse adapter offers."""
+
+    def submit(self, x12: str, *, idempotency_key: str) -> SubmissionReceipt:
+        """Send one 837P interchange; raise ClearinghouseError (permanent) or ClearinghouseUnavailable (retry)."""
+        ...
+
+    def fetch_responses(self, cursor: str | None) -> ResponsePage:
+        """Responses published since ``cursor`` (None: from the beginning)."""
+        ...
