@@ -1,0 +1,185 @@
+"""People and places: names, US addresses (contract section 15), demographics and clinicians (section 5)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from claimbridge.claim import Address, Clinician, Gender, PersonName
+from claimbridge.fhir import JsonObject, Located, UnresolvedReference, identifier_pairs
+from claimbridge.mapping.codes import NPI_SYSTEM, NUCC_SYSTEM, usps_state
+from claimbridge.mapping.scope import ClaimScope, problem
+from claimbridge.mapping.values import first_code, full_date, items, obj, text
+from claimbridge.tenants.models import RosterProvider
+
+_GENDERS = {"male": Gender.MALE, "female": Gender.FEMALE}
+_NAME_PREFERENCE = ("official", "usual", None)
+
+
+def person_name(located: Located) -> PersonName:
+    """The official (else usual, else first current) HumanName; no family name is ``IN-REQUIRED``."""
+    names = [(index, name) for index, name in enumerate(items(located.resource.get("name"))) if isinstance(name, dict)]
+    current = [(index, name) for index, name in names if name.get("use") not in {"old", "anonymous"}] or names
+    for use in _NAME_PREFERENCE:
+        chosen = next(((i, n) for i, n in current if use is None or n.get("use") == use), None)
+        if chosen is not None:
+            break
+    if chosen is None:
+        raise problem("IN-REQUIRED", located.at("name"), "name is required", x12_location="NM103")
+    index, name = chosen
+    family = text(name.get("family"))
+    if family is None:
+        where = located.at(f"name[{index}].family")
+        raise problem("IN-REQUIRED", where, "family name is required", x12_location="NM103")
+    given = [g.strip() for g in items(name.get("given")) if text(g)]
+    return PersonName(last=family.strip(), first=given[0] if given else "", middle=given[1] if len(given) > 1 else "")
+
+
+def us_address(address: JsonObject, path: str, *, nine_digit_zip: bool = False) -> Address:
+    """A FHIR Address as N3/N4: USPS state (full names converted), ZIP 5 or 9 digits without the hyphen."""
+    lines = [line.strip() for line in items(address.get("line")) if text(line)]
+    if not lines:
+        raise problem("IN-REQUIRED", f"{path}.line", "street line is required", x12_location="N301")
+    city = text(address.get("city"))
+    if city is None:
+        raise problem("IN-REQUIRED", f"{path}.city", "city is required", x12_location="N401")
+    raw_state = text(address.get("state"))
+    state = usps_state(raw_state) if raw_state else None
+    if state is None:
+        raise problem(
+            "IN-CODE", f"{path}.state", "state must be a USPS code or a US state or territory name", x12_location="N402"
+        )
+    zip_code = (text(address.get("postalCode")) or "").replace("-", "").replace(" ", "")
+    if not zip_code.isdigit() or len(zip_code) not in (5, 9):
+        raise problem("IN-CODE", f"{path}.postalCode", "postal code must have 5 or 9 digits", x12_location="N403")
+    if nine_digit_zip and len(zip_code) != 9:
+        raise problem(
+            "IN-CODE", f"{path}.postalCode", "billing provider ZIP must have 9 digits", x12_location="2010AA N403"
+        )
+    second = " ".join(lines[1:])
+    street = (lines[0], second) if second else (lines[0],)
+    return Address(lines=street, city=city.strip(), state=state, postal_code=zip_code)
+
+
+def first_address(located: Located, *, nine_digit_zip: bool = False) -> Address | None:
+    """The first current address of a resource, converted; ``None`` when it has none."""
+    for index, address in enumerate(items(located.resource.get("address"))):
+        if isinstance(address, dict) and address.get("use") != "old":
+            return us_address(address, located.at(f"address[{index}]"), nine_digit_zip=nine_digit_zip)
+    return None
+
+
+def gender(located: Located) -> Gender:
+    return _GENDERS.get(str(located.resource.get("gender")), Gender.UNKNOWN)
+
+
+def birth_date(scope: ClaimScope, located: Located) -> date | None:
+    """``birthDate`` when complete; a partial date is dropped with a warning (DMG02 needs CCYYMMDD)."""
+    raw = located.resource.get("birthDate")
+    if raw is None:
+        return None
+    value = full_date(raw)
+    if value is None:
+        message = "birth date is not a full date; not sent"
+        scope.warn("IN-REQUIRED", located.at("birthDate"), message, x12_location="DMG02")
+    return value
+
+
+def npi_of(resource: JsonObject) -> str | None:
+    return next((value.strip() for system, value in identifier_pairs(resource) if system == NPI_SYSTEM), None)
+
+
+def npi_in_reference(reference: object) -> str | None:
+    """The NPI a reference carries itself (``Reference.identifier`` or ``Practitioner?identifier=...``)."""
+    ref = obj(reference)
+    if ref is None:
+        return None
+    ident = obj(ref.get("identifier"))
+    if ident is not None and ident.get("system") == NPI_SYSTEM:
+        return text(ident.get("value"))
+    literal = text(ref.get("reference")) or ""
+    prefix = f"Practitioner?identifier={NPI_SYSTEM}|"
+    if literal.startswith(prefix):
+        return literal[len(prefix) :] or None
+    return None
+
+
+def roster_clinician(provider: RosterProvider, *, taxonomy: str | None, fhir_path: str) -> Clinician:
+    """A clinician completed from the tenant's provider roster (NPI referenced but no Practitioner sent)."""
+    return Clinician(
+        npi=provider.npi,
+        name=PersonName(last=provider.name.last, first=provider.name.first, middle=""),
+        taxonomy=taxonomy or provider.taxonomy,
+        fhir_path=fhir_path,
+    )
+
+
+def clinician(
+    scope: ClaimScope, reference: object, *, source: Located, element: str, qualification: object = None
+) -> Clinician:
+    """A Practitioner or PractitionerRole reference as a Clinician (NPI, name, taxonomy).
+
+    Taxonomy precedence (contract section 5): ``careTeam.qualification`` > ``PractitionerRole.specialty``
+    (referenced, else the submission's one for this Practitioner) > the tenant roster's taxonomy.
+    """
+    path = source.at(element)
+    taxonomy = first_code(qualification, [NUCC_SYSTEM])
+    referenced_npi = npi_in_reference(reference)
+    if referenced_npi is not None and scope.tenant.roster_provider(referenced_npi) is not None:
+        try:
+            located = scope.resolver.resolve(reference, source=source, path=path, types=("Practitioner",))
+        except UnresolvedReference:  # not sent: the contract completes it from the roster
+            roster = scope.tenant.roster_provider(referenced_npi)
+            assert roster is not None  # noqa: S101 - checked just above
+            return roster_clinician(roster, taxonomy=taxonomy, fhir_path=path)
+        scope.touch(located)
+    else:
+        located = scope.resolve(reference, source=source, element=element, types=("Practitioner", "PractitionerRole"))
+    role: Located | None = None
+    if located.resource_type == "PractitionerRole":
+        role = located
+        located = scope.resolve(
+            role.resource.get("practitioner"), source=role, element="practitioner", types=("Practitioner",)
+        )
+    npi = npi_of(located.resource)
+    if npi is None:
+        raise problem(
+            "IN-REQUIRED", located.at("identifier"), f"clinician NPI ({NPI_SYSTEM}) is required", x12_location="NM109"
+        )
+    if not (len(npi) == 10 and npi.isdigit()):
+        raise problem("IN-CODE", located.at("identifier"), "clinician NPI must have 10 digits", x12_location="NM109")
+    if taxonomy is None:
+        taxonomy = _role_taxonomy(scope, role, located)
+    if taxonomy is None:
+        roster = scope.tenant.roster_provider(npi)
+        taxonomy = roster.taxonomy if roster is not None else None
+    return Clinician(npi=npi, name=person_name(located), taxonomy=taxonomy, fhir_path=path)
+
+
+def _role_taxonomy(scope: ClaimScope, role: Located | None, practitioner: Located) -> str | None:
+    """NUCC specialty of the referenced PractitionerRole, else of the submission's single role for this clinician."""
+    if role is not None:
+        return _specialty(role.resource)
+    roles: list[Located] = []
+    for candidate in scope.resolver.submission.entries:
+        if candidate.resource_type != "PractitionerRole":
+            continue
+        try:
+            target = scope.resolver.resolve(
+                candidate.resource.get("practitioner"), source=candidate, path=candidate.at("practitioner")
+            )
+        except UnresolvedReference:  # a role nobody can resolve is not this clinician's
+            continue
+        if target.resource is practitioner.resource and _specialty(candidate.resource):
+            roles.append(candidate)
+    if len(roles) == 1:
+        scope.touch(roles[0])
+        return _specialty(roles[0].resource)
+    return None
+
+
+def _specialty(resource: JsonObject) -> str | None:
+    for concept in items(resource.get("specialty")):
+        code = first_code(concept, [NUCC_SYSTEM])
+        if code:
+            return code
+    return None

@@ -1,0 +1,136 @@
+"""Per-claim mapping context: reference resolution that records what a claim read, and its findings.
+
+Every resource a claim resolves is validated against its R4B model (once per submission) and remembered, because the
+source version of a claim without ``meta.versionId`` is the hash of the anchor plus everything it resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from claimbridge.fhir import Located, Resolver, UnresolvedReference, validation_problems
+from claimbridge.findings import Finding, Severity
+from claimbridge.tenants import TenantConfig
+
+
+class MappingProblem(Exception):
+    """An error that stops one part of a claim from being built; carries the finding the biller sees."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(f"{finding.rule_id} {finding.fhir_path}: {finding.message}")
+        self.finding = finding
+
+
+def problem(rule_id: str, fhir_path: str, message: str, *, x12_location: str = "", fix: str = "") -> MappingProblem:
+    """A ``MappingProblem`` with an error finding; the message names no values (contract section 10)."""
+    return MappingProblem(
+        Finding(
+            rule_id=rule_id,
+            severity=Severity.ERROR,
+            fhir_path=fhir_path,
+            x12_location=x12_location,
+            message=message,
+            fix=fix,
+        )
+    )
+
+
+class ValidationCache:
+    """R4B validation results per top-level entry, shared by every claim of one submission."""
+
+    def __init__(self) -> None:
+        self._results: dict[int, list[tuple[str, str]]] = {}
+
+    def problems(self, located: Located, root_path: str) -> list[tuple[str, str]]:
+        if located.entry_index not in self._results:
+            self._results[located.entry_index] = validation_problems(located.root, root_path)
+        return self._results[located.entry_index]
+
+
+@dataclass
+class ClaimScope:
+    """What one claim's mapping reads and reports."""
+
+    anchor: Located
+    resolver: Resolver
+    tenant: TenantConfig
+    validation: ValidationCache
+    warnings: list[Finding] = field(default_factory=list)
+    holds: list[Finding] = field(default_factory=list)
+    touched: dict[int, Located] = field(default_factory=dict)
+
+    def touch(self, located: Located) -> Located:
+        """Remember ``located`` for the version hash; an invalid R4 resource rejects the claim (IN-FORMAT)."""
+        if id(located.resource) in self.touched:
+            return located
+        self.touched[id(located.resource)] = located
+        root_path = self._root_path(located)
+        problems = self.validation.problems(located, root_path)
+        if problems:
+            where, kind = problems[0]
+            raise problem(
+                "IN-FORMAT",
+                where,
+                f"resource is not valid FHIR R4 ({kind}; {len(problems)} problem(s) in this resource)",
+                fix="correct the element so the resource validates against FHIR R4",
+            )
+        return located
+
+    def _root_path(self, located: Located) -> str:
+        marker = located.path.find(".contained[")
+        return located.path[:marker] if marker >= 0 else located.path
+
+    def resolve(
+        self, reference: object, *, source: Located, element: str, types: Iterable[str] | None = None
+    ) -> Located:
+        """A required reference: no match or several is ``IN-REF`` naming ``source.element``."""
+        path = source.at(element)
+        try:
+            found = self.resolver.resolve(reference, source=source, path=path, types=types)
+        except UnresolvedReference as exc:
+            raise problem(
+                "IN-REF",
+                path,
+                f"required reference {exc.problem.value}",
+                fix="send the referenced resource in the same submission, referenced by fullUrl, Type/id or identifier",
+            ) from None
+        return self.touch(found)
+
+    def resolve_optional(
+        self, reference: object, *, source: Located, element: str, types: Iterable[str] | None = None
+    ) -> Located | None:
+        """A reference Claimbridge can do without: unresolved means a warning, and ``None``."""
+        if reference is None:
+            return None
+        path = source.at(element)
+        try:
+            found = self.resolver.resolve(reference, source=source, path=path, types=types)
+        except UnresolvedReference as exc:
+            self.warn("IN-REF", path, f"reference {exc.problem.value}; ignored")
+            return None
+        return self.touch(found)
+
+    def warn(self, rule_id: str, fhir_path: str, message: str, *, x12_location: str = "") -> None:
+        self.warnings.append(
+            Finding(
+                rule_id=rule_id,
+                severity=Severity.WARNING,
+                fhir_path=fhir_path,
+                x12_location=x12_location,
+                message=message,
+            )
+        )
+
+    def hold(self, rule_id: str, fhir_path: str, message: str, *, x12_location: str = "", fix: str = "") -> None:
+        """An error that still lets the claim be built: it is stored HELD with this finding."""
+        self.holds.append(
+            Finding(
+                rule_id=rule_id,
+                severity=Severity.ERROR,
+                fhir_path=fhir_path,
+                x12_location=x12_location,
+                message=message,
+                fix=fix,
+            )
+        )
