@@ -32,6 +32,14 @@ REJECTED_CATEGORIES = frozenset({"A3", "A6", "A7", "A8"})
 """277CA categories that mean the claim never reached adjudication (domain reference section 7.3)."""
 ACCEPTED_CATEGORIES = frozenset({"A2", "A5"})
 
+# The code lists of the X231A1 TR3 (as pyx12's 999 map carries them): what a 999 we write may say.
+IK304_CODES = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "I4", "I6", "I7", "I8", "I9"})
+IK403_CODES = frozenset(
+    {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "I10", "I11", "I12", "I13", "I6", "I9"}
+)
+IK502_CODES = frozenset({*(str(code) for code in range(1, 20) if code != 14), "23", "24", "25", "26", "27", "I5", "I6"})
+AK905_CODES = frozenset(str(code) for code in (*range(1, 7), *range(10, 20), *range(23, 27)))
+
 
 # ---------------------------------------------------------------------------------------------------------- 999 models
 

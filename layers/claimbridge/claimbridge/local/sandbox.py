@@ -1,0 +1,518 @@
+"""The sandbox clearinghouse: a real HTTP server on 127.0.0.1 that speaks a raw-X12 clearinghouse API (Stedi's shape).
+
+Routes
+------
+``POST /change/medicalnetwork/professionalclaims/v3/raw-x12-submission``
+    JSON ``{"x12": "<interchange>"}``, headers ``Authorization`` (any non-empty value) and ``Idempotency-Key``.
+    200 ``{"id", "status", "received_at"}``; the same key again returns the same answer without a second copy
+    (409 when the key comes back with a different interchange). 400 ``{"errors": [{code, description, location}]}``
+    when the body is not JSON, has no ``x12`` or has no readable ISA. Otherwise the interchange is validated with pyx12
+    and a 999 (and, for accepted transaction sets, a 277CA) is published.
+``GET /reports?after=<cursor>&limit=<n>``
+    ``{"items": [{"id", "kind": "999"|"277CA", "created"}], "next_cursor"}``, oldest first; the cursor is the id of
+    the last item seen (opaque, monotonic).
+``GET /reports/<id>``
+    The report's X12 (``text/plain``).
+``GET|POST|DELETE /_sandbox/faults``
+    Test controls (see ``FaultRequest``): reject claims with A7, reject whole interchanges with a 999 R, or answer
+    the next submissions with HTTP 500/503/429 (+ ``Retry-After``). ``DELETE`` clears them.
+``GET /_sandbox/health``
+    200 when the server is up.
+
+Error bodies never carry data from the request: codes, fixed descriptions and X12/JSON locations only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import re
+import sys
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from claimbridge.errors import X12SyntaxError
+from claimbridge.local.sandbox_claims import read_submission
+from claimbridge.local.sandbox_responses import DEFAULT_REJECTION, answer_submission
+from claimbridge.x12.acks import StatusCode
+from claimbridge.x12.validate import validate_837p
+
+logger = logging.getLogger(__name__)
+
+SUBMISSION_PATH = "/change/medicalnetwork/professionalclaims/v3/raw-x12-submission"
+REPORTS_PATH = "/reports"
+FAULTS_PATH = "/_sandbox/faults"
+HEALTH_PATH = "/_sandbox/health"
+MAX_BODY_BYTES = 20 * 1024 * 1024
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+_VALIDATION_LOCK = threading.Lock()
+_REPORT_ID = re.compile(r"^rpt-(?P<sequence>[0-9]{10})$")
+_STATUS_COMPOSITE = re.compile(r"^(?P<category>A[0-9]):(?P<status>[0-9]{1,5})(:(?P<entity>[0-9A-Z]{2,3}))?$")
+
+
+class ApiFailure(Exception):
+    """An HTTP error answer: status plus the structured ``errors`` list."""
+
+    def __init__(self, status: HTTPStatus, code: str, description: str, location: str = "") -> None:
+        super().__init__(code)
+        self.status = status
+        self.errors = [{"code": code, "description": description, "location": location}]
+
+
+class FailNext(BaseModel):
+    """Answer the next ``count`` submissions with ``status`` (and ``Retry-After`` when given)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    status: Literal[429, 500, 502, 503, 504] = 503
+    retry_after: Annotated[int | None, Field(ge=0, le=3600)] = None
+
+
+class FaultRequest(BaseModel):
+    """Body of ``POST /_sandbox/faults``; every field is optional and adds to the current faults.
+
+    ``reject_claims``: CLM01 values answered with ``reject_status`` (default ``A7:562:85``) in the 277CA, until reset.
+    ``reject_interchanges``: the next N submissions get a 999 with IK5/AK9 ``R`` for every transaction set.
+    ``fail_next``: the next N submissions get an HTTP error instead of being taken.
+    ``reset``: clear all faults first.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    reset: bool = False
+    reject_claims: Annotated[list[Annotated[str, Field(min_length=1, max_length=50)]], Field(max_length=1000)] = Field(
+        default_factory=list
+    )
+    reject_status: Annotated[str | None, Field(pattern=_STATUS_COMPOSITE.pattern)] = None
+    reject_interchanges: Annotated[int, Field(ge=0, le=1000)] = 0
+    fail_next: FailNext | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    id: str
+    sequence: int
+    kind: str
+    created: str
+    content: str
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    fingerprint: str
+    body: dict[str, Any]
+
+
+class SandboxState:
+    """Everything the sandbox remembers; every method takes the lock, so handler threads can share one instance."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reports: list[Report] = []
+        self._answers: dict[str, StoredAnswer] = {}
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._control_number = 0
+        self._submissions = 0
+        self.rejected_claims: dict[str, StatusCode] = {}
+        self.reject_interchanges = 0
+        self.fail_next: FailNext | None = None
+        self.fail_remaining = 0
+
+    # -------------------------------------------------------------------------------------------- faults
+    def apply_faults(self, request: FaultRequest) -> dict[str, Any]:
+        with self._lock:
+            if request.reset:
+                self.rejected_claims.clear()
+                self.reject_interchanges = 0
+                self.fail_next, self.fail_remaining = None, 0
+            status = _status_code(request.reject_status) if request.reject_status else DEFAULT_REJECTION
+            self.rejected_claims.update(dict.fromkeys(request.reject_claims, status))
+            self.reject_interchanges += request.reject_interchanges
+            if request.fail_next is not None:
+                self.fail_next, self.fail_remaining = request.fail_next, request.fail_next.count
+            return self._faults_locked()
+
+    def faults(self) -> dict[str, Any]:
+        with self._lock:
+            return self._faults_locked()
+
+    def _faults_locked(self) -> dict[str, Any]:
+        return {
+            "reject_claims": sorted(self.rejected_claims),
+            "reject_interchanges": self.reject_interchanges,
+            "fail_next": (
+                {**self.fail_next.model_dump(), "count": self.fail_remaining}
+                if self.fail_next and self.fail_remaining
+                else None
+            ),
+        }
+
+    def take_failure(self) -> FailNext | None:
+        """The injected HTTP failure for this submission, if one is pending."""
+        with self._lock:
+            if self.fail_next is None or self.fail_remaining <= 0:
+                return None
+            self.fail_remaining -= 1
+            return self.fail_next
+
+    def take_interchange_rejection(self) -> bool:
+        with self._lock:
+            if self.reject_interchanges <= 0:
+                return False
+            self.reject_interchanges -= 1
+            return True
+
+    def claim_rejections(self) -> dict[str, StatusCode]:
+        with self._lock:
+            return dict(self.rejected_claims)
+
+    # --------------------------------------------------------------------------------------- submissions
+    def key_lock(self, key: str) -> threading.Lock:
+        """One lock per idempotency key: a retry racing the first attempt waits for its answer."""
+        with self._lock:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+    def answer_for(self, key: str) -> StoredAnswer | None:
+        with self._lock:
+            return self._answers.get(key)
+
+    def remember(self, key: str, answer: StoredAnswer) -> None:
+        with self._lock:
+            self._answers[key] = answer
+
+    def next_submission(self) -> int:
+        with self._lock:
+            self._submissions += 1
+            return self._submissions
+
+    def next_control_number(self) -> int:
+        with self._lock:
+            self._control_number += 1
+            return self._control_number
+
+    # ------------------------------------------------------------------------------------------- reports
+    def publish(self, kind: str, content: str, created: datetime) -> Report:
+        with self._lock:
+            sequence = len(self._reports) + 1
+            report = Report(f"rpt-{sequence:010d}", sequence, kind, created.isoformat(), content)
+            self._reports.append(report)
+            return report
+
+    def reports_after(self, sequence: int, limit: int) -> list[Report]:
+        with self._lock:
+            return self._reports[sequence : sequence + limit]
+
+    def report(self, sequence: int) -> Report | None:
+        with self._lock:
+            return self._reports[sequence - 1] if 0 < sequence <= len(self._reports) else None
+
+
+def _status_code(composite: str) -> StatusCode:
+    match = _STATUS_COMPOSITE.match(composite)
+    if match is None:
+        raise ApiFailure(HTTPStatus.BAD_REQUEST, "INVALID_FAULT", "reject_status is not category:status[:entity]")
+    return StatusCode(category=match["category"], status=match["status"], entity=match["entity"])
+
+
+def _report_sequence(report_id: str, location: str) -> int:
+    match = _REPORT_ID.match(report_id)
+    if match is None:
+        raise ApiFailure(HTTPStatus.BAD_REQUEST, "INVALID_CURSOR", "not a report id issued by this sandbox", location)
+    return int(match["sequence"])
+
+
+class SandboxService:
+    """The API behind the HTTP handler: plain methods returning (status, JSON body) so the handler stays thin."""
+
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    def submit(self, body: bytes, idempotency_key: str | None) -> tuple[HTTPStatus, dict[str, Any], dict[str, str]]:
+        failure = self.state.take_failure()
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            code = "RATE_LIMITED" if failure.status == 429 else "SERVICE_UNAVAILABLE"
+            description = "injected failure: try again later"
+            return HTTPStatus(failure.status), _errors(code, description, ""), headers
+        x12 = _x12_from(body)
+        fingerprint = hashlib.sha256(x12.encode()).hexdigest()
+        if not idempotency_key:
+            return HTTPStatus.OK, self._process(x12), {}
+        with self.state.key_lock(idempotency_key):
+            stored = self.state.answer_for(idempotency_key)
+            if stored is not None:
+                if stored.fingerprint != fingerprint:
+                    raise ApiFailure(
+                        HTTPStatus.CONFLICT,
+                        "IDEMPOTENCY_KEY_REUSED",
+                        "this Idempotency-Key was used with a different interchange",
+                        "headers.Idempotency-Key",
+                    )
+                return HTTPStatus.OK, stored.body, {"Idempotent-Replayed": "true"}
+            answer = self._process(x12)
+            self.state.remember(idempotency_key, StoredAnswer(fingerprint, answer))
+            return HTTPStatus.OK, answer, {}
+
+    def _process(self, x12: str) -> dict[str, Any]:
+        try:
+            interchanges = read_submission(x12)
+        except X12SyntaxError as exc:
+            raise ApiFailure(HTTPStatus.BAD_REQUEST, "X12_UNREADABLE", str(exc), f"x12.{exc.x12_location}") from exc
+        with _VALIDATION_LOCK:  # pyx12 keeps module-level caches; one validation at a time is plenty for a sandbox
+            issues = validate_837p(x12)
+        if any(issue.code == "NOT-X12" for issue in issues):
+            raise ApiFailure(HTTPStatus.BAD_REQUEST, "X12_UNREADABLE", "the X12 reader could not parse it", "x12")
+        received = datetime.now(UTC)
+        sequence = self.state.next_submission()
+        submission_id = f"SBX{sequence:07d}"
+        verdict = answer_submission(
+            interchanges,
+            issues,
+            submission_id=submission_id,
+            received=received,
+            force_reject=self.state.take_interchange_rejection(),
+            rejections=self.state.claim_rejections(),
+            next_control_number=self.state.next_control_number,
+        )
+        for kind, content in verdict.reports:
+            self.state.publish(kind, content, received)
+        logger.info(
+            "sandbox took a submission",
+            extra={
+                "submission_id": submission_id,
+                "issues": len(issues),
+                "claims_accepted": verdict.accepted_claims,
+                "claims_rejected": verdict.rejected_claims,
+            },
+        )
+        return {"id": submission_id, "status": "RECEIVED", "received_at": received.isoformat()}
+
+    def list_reports(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        after = (query.get("after") or [""])[0]
+        sequence = _report_sequence(after, "query.after") if after else 0
+        raw_limit = (query.get("limit") or [str(DEFAULT_PAGE_SIZE)])[0]
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PAGE_SIZE:
+            raise ApiFailure(
+                HTTPStatus.BAD_REQUEST, "INVALID_LIMIT", f"limit must be 1..{MAX_PAGE_SIZE}", "query.limit"
+            )
+        reports = self.state.reports_after(sequence, int(raw_limit))
+        return {
+            "items": [{"id": report.id, "kind": report.kind, "created": report.created} for report in reports],
+            "next_cursor": reports[-1].id if reports else (after or None),
+        }
+
+    def report(self, report_id: str) -> str:
+        report = self.state.report(_report_sequence(report_id, "path.id"))
+        if report is None:
+            raise ApiFailure(HTTPStatus.NOT_FOUND, "REPORT_NOT_FOUND", "no report with this id", "path.id")
+        return report.content
+
+
+def _errors(code: str, description: str, location: str) -> dict[str, Any]:
+    return {"errors": [{"code": code, "description": description, "location": location}]}
+
+
+def _x12_from(body: bytes) -> str:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiFailure(HTTPStatus.BAD_REQUEST, "INVALID_JSON", "the request body is not JSON", "body") from exc
+    if not isinstance(document, dict) or "x12" not in document:
+        raise ApiFailure(HTTPStatus.BAD_REQUEST, "MISSING_X12", "the body must be an object with an x12 string", "x12")
+    x12 = document["x12"]
+    if not isinstance(x12, str) or not x12.strip():
+        raise ApiFailure(HTTPStatus.BAD_REQUEST, "MISSING_X12", "x12 must be a non-empty string", "x12")
+    return x12
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes requests to the ``SandboxService`` of its server; logs method, route and status only."""
+
+    server: _SandboxHTTPServer
+    protocol_version = "HTTP/1.1"
+    server_version = "ClaimbridgeSandbox/1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("sandbox request", extra={"method": self.command, "route": urlsplit(self.path).path})
+
+    def do_GET(self) -> None:
+        self._dispatch(self._get)
+
+    def do_POST(self) -> None:
+        self._dispatch(self._post)
+
+    def do_DELETE(self) -> None:
+        self._dispatch(self._delete)
+
+    def _dispatch(self, route: Any) -> None:
+        try:
+            route(urlsplit(self.path))
+        except ApiFailure as failure:
+            self._send_json(failure.status, {"errors": failure.errors})
+        except Exception:
+            logger.exception("sandbox request failed", extra={"method": self.command})
+            self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, _errors("INTERNAL", "the sandbox failed", ""))
+
+    def _body(self) -> bytes:
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit():
+            raise ApiFailure(HTTPStatus.LENGTH_REQUIRED, "LENGTH_REQUIRED", "send a Content-Length", "headers")
+        if int(length) > MAX_BODY_BYTES:
+            raise ApiFailure(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "TOO_LARGE", "the body is too large", "body")
+        return self.rfile.read(int(length))
+
+    def _authorize(self) -> None:
+        if not self.headers.get("Authorization", "").strip():
+            raise ApiFailure(HTTPStatus.UNAUTHORIZED, "UNAUTHORIZED", "send an Authorization header", "headers")
+
+    def _post(self, url: Any) -> None:
+        body = self._body()  # read first, so the connection stays usable whatever we answer
+        service = self.server.service
+        if url.path == SUBMISSION_PATH:
+            self._authorize()
+            status, answer, headers = service.submit(body, self.headers.get("Idempotency-Key"))
+            self._send_json(status, answer, headers)
+        elif url.path == FAULTS_PATH:
+            try:
+                request = FaultRequest.model_validate_json(body or b"{}")
+            except ValidationError as exc:
+                locations = ",".join(".".join(str(part) for part in error["loc"]) for error in exc.errors())
+                raise ApiFailure(HTTPStatus.BAD_REQUEST, "INVALID_FAULT", "invalid fault request", locations) from exc
+            self._send_json(HTTPStatus.OK, service.state.apply_faults(request))
+        else:
+            raise ApiFailure(HTTPStatus.NOT_FOUND, "NOT_FOUND", "no such route", "path")
+
+    def _get(self, url: Any) -> None:
+        service = self.server.service
+        if url.path == HEALTH_PATH:
+            self._send_json(HTTPStatus.OK, {"status": "ok"})
+        elif url.path == FAULTS_PATH:
+            self._send_json(HTTPStatus.OK, service.state.faults())
+        elif url.path == REPORTS_PATH:
+            self._authorize()
+            self._send_json(HTTPStatus.OK, service.list_reports(parse_qs(url.query)))
+        elif url.path.startswith(f"{REPORTS_PATH}/"):
+            self._authorize()
+            content = service.report(url.path.removeprefix(f"{REPORTS_PATH}/")).encode()
+            self._send(HTTPStatus.OK, content, "text/plain; charset=utf-8")
+        else:
+            raise ApiFailure(HTTPStatus.NOT_FOUND, "NOT_FOUND", "no such route", "path")
+
+    def _delete(self, url: Any) -> None:
+        if url.path != FAULTS_PATH:
+            raise ApiFailure(HTTPStatus.NOT_FOUND, "NOT_FOUND", "no such route", "path")
+        self._send_json(HTTPStatus.OK, self.server.service.state.apply_faults(FaultRequest(reset=True)))
+
+    def _send_json(self, status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(body).encode(), "application/json", headers)
+
+    def _send(
+        self, status: HTTPStatus, payload: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class _SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    service: SandboxService
+
+
+class SandboxClearinghouse:
+    """The sandbox clearinghouse on ``host:port`` (port 0: any free port), served by a background thread.
+
+    >>> with SandboxClearinghouse() as sandbox:  # doctest: +SKIP
+    ...     adapter = X12ApiClearinghouse(sandbox.url, "any-key")
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.state = SandboxState()
+        self._server: _SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:49152``; only once started."""
+        if self._server is None:
+            raise RuntimeError("the sandbox clearinghouse is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> str:
+        """Bind, serve in a daemon thread, return the base URL."""
+        if self._server is None:
+            server = _SandboxHTTPServer((self.host, self.port), _Handler)
+            server.service = SandboxService(self.state)
+            self._server = server
+            self._thread = threading.Thread(target=server.serve_forever, name="sandbox-clearinghouse", daemon=True)
+            self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (the CLI) until interrupted."""
+        self.start()
+        assert self._thread is not None  # noqa: S101 - set by start()
+        try:
+            while self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        finally:
+            self.stop()
+
+    def __enter__(self) -> SandboxClearinghouse:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m claimbridge.local.sandbox --port N``: run the sandbox until Ctrl-C."""
+    parser = argparse.ArgumentParser(prog="python -m claimbridge.local.sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port to bind (0: any free port; default 8765)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    sandbox = SandboxClearinghouse(args.host, args.port)
+    sandbox.start()
+    sys.stdout.write(f"sandbox clearinghouse listening on {sandbox.url}\n")
+    sys.stdout.flush()
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        sys.stdout.write("stopped\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
