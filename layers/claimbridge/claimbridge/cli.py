@@ -1,0 +1,280 @@
+"""``claimbridge``: the offline command line (contract section 15).
+
+``convert`` runs the same intake and mapping as the pipeline without AWS and writes one 837P interchange per payer
+plus ``findings.json`` (every claim's outcome). Output names files, ids, rule ids and FHIR paths, never PHI.
+Exit status: 0 every claim READY and written; 1 some claims HELD or rejected (the rest written); 2 a file could not
+be read at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from claimbridge import __version__
+from claimbridge.claim import ProfessionalClaim
+from claimbridge.errors import ClaimsError, InputError
+from claimbridge.findings import Finding, Severity
+from claimbridge.intake import intake_bundle
+from claimbridge.local.file_counter import default_state_dir, next_interchange_control
+from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, TenantConfigError, load_tenant_config
+from claimbridge.x12 import writer
+
+EXIT_OK = 0
+EXIT_HELD = 1
+EXIT_UNREADABLE = 2
+
+READY = "READY"
+HELD = "HELD"
+REJECTED = "REJECTED"
+
+
+@dataclass
+class _Outcome:
+    file: str
+    source_key: str
+    version: str
+    outcome: str
+    findings: list[Finding]
+    claim: ProfessionalClaim | None = None
+    interchange: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "source_key": self.source_key,
+            "version": self.version,
+            "claim_id": self.claim.claim_id if self.claim else None,
+            "payer": self.claim.payer.key if self.claim else None,
+            "outcome": self.outcome,
+            "interchange": self.interchange,
+            "findings": [finding.model_dump(mode="json") for finding in self.findings],
+        }
+
+
+@dataclass
+class _Run:
+    tenant: TenantConfig
+    as_of: date
+    files: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[_Outcome] = field(default_factory=list)
+    interchanges: list[dict[str, Any]] = field(default_factory=list)
+    unreadable: int = 0
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _err(line: str) -> None:
+    sys.stderr.write(f"claimbridge: {line}\n")
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected YYYY-MM-DD") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="claimbridge", description="FHIR R4 to X12 5010 837P, offline.")
+    parser.add_argument("--version", action="version", version=f"claimbridge {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    convert = commands.add_parser("convert", help="convert FHIR Bundles to 837P interchanges and findings.json")
+    convert.add_argument("files", nargs="+", type=Path, metavar="FILE", help="FHIR R4 Bundle (.json or .json.gz)")
+    convert.add_argument("--tenant", type=Path, help="tenant configuration JSON (default: the demo tenant)")
+    convert.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: ./out)")
+    convert.add_argument("--as-of", type=_parse_date, help="the date taken as today (YYYY-MM-DD)")
+    convert.add_argument(
+        "--state-dir", type=Path, help="control-number state (default: $CLAIMBRIDGE_STATE_DIR or ~/.claimbridge)"
+    )
+    demo = commands.add_parser("demo", help="run the local end-to-end demo")
+    demo.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: ./out)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``claimbridge`` console script and ``python -m claimbridge``."""
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        return _demo(args.out)
+    return convert(
+        args.files,
+        tenant_file=args.tenant,
+        out_dir=args.out,
+        as_of=args.as_of,
+        state_dir=args.state_dir or default_state_dir(),
+    )
+
+
+def _demo(out_dir: Path) -> int:
+    demo = importlib.import_module("claimbridge.local.demo")
+    run_demo = cast(Callable[[Path], int], demo.run_demo)
+    return run_demo(out_dir)
+
+
+def convert(
+    files: Sequence[Path],
+    *,
+    tenant_file: Path | None,
+    out_dir: Path,
+    as_of: date | None,
+    state_dir: Path,
+) -> int:
+    """Convert ``files`` for one tenant; returns the exit status (0, 1 or 2)."""
+    tenant_path = tenant_file or DEMO_TENANT_FILE
+    try:
+        tenant = load_tenant_config(tenant_path)
+    except (OSError, ValueError) as exc:
+        _err(f"{tenant_path}: tenant configuration cannot be read ({type(exc).__name__})")
+        return EXIT_UNREADABLE
+    except TenantConfigError as exc:
+        for pointer, rule in exc.problems:
+            _err(f"{tenant_path}: {pointer}: {rule}")
+        return EXIT_UNREADABLE
+    run = _Run(tenant=tenant, as_of=as_of or date.today())
+    for path in files:
+        _intake_file(run, path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_interchanges(run, out_dir, state_dir)
+    _write_findings(run, out_dir)
+    return _exit_status(run)
+
+
+def _intake_file(run: _Run, path: Path) -> None:
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        _err(f"{name}: cannot be read ({exc.strerror or type(exc).__name__})")
+        run.unreadable += 1
+        run.files.append(
+            {"file": name, "status": "unreadable", "error": {"rule_id": "IN-FORMAT", "message": "cannot be read"}}
+        )
+        return
+    try:
+        result = intake_bundle(raw, file_name=name, tenant=run.tenant)
+    except InputError as exc:
+        where = exc.fhir_path if exc.fhir_path.startswith(name) else f"{name}: {exc.fhir_path}"
+        _err(f"{where}: {exc.in_code} {exc.message}")
+        run.unreadable += 1
+        run.files.append(
+            {
+                "file": name,
+                "status": "unreadable",
+                "error": {"rule_id": exc.in_code, "fhir_path": exc.fhir_path, "message": exc.message},
+            }
+        )
+        return
+    for mapped in result.claims:
+        held = any(finding.severity == Severity.ERROR for finding in mapped.findings)
+        run.outcomes.append(
+            _Outcome(
+                file=name,
+                source_key=mapped.claim.source.key,
+                version=mapped.claim.source.version,
+                outcome=HELD if held else READY,
+                findings=list(mapped.findings),
+                claim=mapped.claim,
+            )
+        )
+    for rejected in result.rejected:
+        run.outcomes.append(
+            _Outcome(
+                file=name,
+                source_key=rejected.source_key,
+                version=rejected.version,
+                outcome=REJECTED,
+                findings=list(rejected.findings),
+            )
+        )
+    run.files.append(
+        {
+            "file": name,
+            "status": "read",
+            "claims": len(result.claims),
+            "rejected": len(result.rejected),
+            "skipped": result.skipped,
+        }
+    )
+    _out(f"{name}: {len(result.claims)} claim(s) mapped, {len(result.rejected)} rejected, {result.skipped} skipped")
+
+
+def _write_interchanges(run: _Run, out_dir: Path, state_dir: Path) -> None:
+    """One interchange per payer, holding that payer's READY claims."""
+    by_payer: dict[str, list[_Outcome]] = {}
+    for outcome in run.outcomes:
+        if outcome.outcome == READY and outcome.claim is not None:
+            by_payer.setdefault(outcome.claim.payer.key, []).append(outcome)
+    tenant = run.tenant
+    counter_key = f"{tenant.submitter.id}:{tenant.clearinghouse.receiver.id}"
+    for payer_key, outcomes in sorted(by_payer.items()):
+        claims = [outcome.claim for outcome in outcomes if outcome.claim is not None]
+        control = next_interchange_control(state_dir, counter_key=counter_key)
+        try:
+            text = writer.write_837p(claims, tenant=tenant, control=control, created=datetime.now(UTC))
+        except ClaimsError as exc:
+            location = getattr(exc, "x12_location", "")
+            for outcome in outcomes:
+                outcome.outcome = HELD
+                outcome.findings.append(
+                    Finding(
+                        rule_id=getattr(exc, "code", "X12-WRITE"),
+                        severity=Severity.ERROR,
+                        x12_location=str(location),
+                        message="the payer's 837P could not be written; see the other claims' findings",
+                    )
+                )
+            _err(f"837P for payer {payer_key} not written: {exc}")
+            continue
+        file_name = f"{tenant.tenant_id}-{payer_key}-{control.interchange_number:09d}.x12"
+        (out_dir / file_name).write_text(text, encoding="ascii")
+        for outcome in outcomes:
+            outcome.interchange = file_name
+        run.interchanges.append(
+            {
+                "file": file_name,
+                "payer": payer_key,
+                "interchange_control_number": control.interchange_number,
+                "claims": len(claims),
+            }
+        )
+        _out(f"wrote {out_dir / file_name} ({len(claims)} claim(s), payer {payer_key})")
+
+
+def _write_findings(run: _Run, out_dir: Path) -> None:
+    counts = {state: sum(1 for o in run.outcomes if o.outcome == state) for state in (READY, HELD, REJECTED)}
+    document = {
+        "tenant_id": run.tenant.tenant_id,
+        "as_of": run.as_of.isoformat(),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+        "summary": {
+            "ready": counts[READY],
+            "held": counts[HELD],
+            "rejected": counts[REJECTED],
+            "skipped": sum(int(f.get("skipped", 0)) for f in run.files),
+            "unreadable_files": run.unreadable,
+        },
+        "files": run.files,
+        "interchanges": run.interchanges,
+        "claims": [outcome.as_json() for outcome in run.outcomes],
+    }
+    path = out_dir / "findings.json"
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    _out(f"wrote {path} ({counts[READY]} ready, {counts[HELD]} held, {counts[REJECTED]} rejected)")
+
+
+def _exit_status(run: _Run) -> int:
+    if run.unreadable:
+        return EXIT_UNREADABLE
+    if any(outcome.outcome != READY for outcome in run.outcomes):
+        return EXIT_HELD
+    return EXIT_OK
