@@ -1,0 +1,80 @@
+"""AWS adapters of the pipeline ports (S3, EventBridge); clients come from the caller, built after env is set."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from claimbridge.events import BusEventDetail, put_events_entry
+from claimbridge.pipeline.ports import ObjectMissing, StorageUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_events.client import EventBridgeClient
+    from mypy_boto3_s3.client import S3Client
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+PUT_EVENTS_BATCH = 10
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class S3ObjectStore:
+    """``ObjectStorePort`` over an S3 client."""
+
+    def __init__(self, client: S3Client) -> None:
+        self._client = client
+
+    def get(self, bucket: str, key: str) -> bytes:
+        """Read the whole object."""
+        try:
+            response = self._client.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from exc
+            raise StorageUnavailable(f"get_object failed: {_error_code(exc)}") from exc
+        body: bytes = response["Body"].read()
+        return body
+
+    def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
+        """Write the object."""
+        try:
+            self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        except ClientError as exc:
+            raise StorageUnavailable(f"put_object failed: {_error_code(exc)}") from exc
+
+    def copy(self, source_bucket: str, source_key: str, bucket: str, key: str) -> None:
+        """Server-side copy."""
+        try:
+            self._client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": source_key})
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                raise ObjectMissing(f"s3://{source_bucket}/{source_key} does not exist") from exc
+            raise StorageUnavailable(f"copy_object failed: {_error_code(exc)}") from exc
+
+
+class EventBridgePublisher:
+    """``EventPublisherPort`` over an EventBridge client, in ``PutEvents`` batches of ten."""
+
+    def __init__(self, client: EventBridgeClient, event_bus_name: str) -> None:
+        self._client = client
+        self._bus = event_bus_name
+
+    def publish(self, details: Sequence[BusEventDetail]) -> None:
+        """Publish; any failed entry raises ``StorageUnavailable`` so the message is retried."""
+        entries: list[Any] = [put_events_entry(detail, event_bus_name=self._bus) for detail in details]
+        for start in range(0, len(entries), PUT_EVENTS_BATCH):
+            batch = entries[start : start + PUT_EVENTS_BATCH]
+            try:
+                response = self._client.put_events(Entries=batch)
+            except ClientError as exc:
+                raise StorageUnavailable(f"put_events failed: {_error_code(exc)}") from exc
+            if response.get("FailedEntryCount", 0):
+                codes = sorted({entry.get("ErrorCode", "") for entry in response["Entries"] if entry.get("ErrorCode")})
+                raise StorageUnavailable(
+                    f"put_events: {response['FailedEntryCount']} entries failed ({json.dumps(codes)})"
+                )

@@ -1,0 +1,83 @@
+"""Poll: fetch each tenant's new clearinghouse responses into ``responses/<tenant>/<kind>/<id>.x12``.
+
+Writing to the archive (instead of processing here) lets S3 -> EventBridge -> ResponsesQueue carry each file to
+``process_responses`` with retries and a DLQ, exactly like a clearinghouse that pushes files.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from claimbridge.errors import ClearinghouseError, TenantError
+from claimbridge.pipeline.ports import PipelineDeps
+
+MAX_PAGES_PER_POLL = 20
+"""Bounded work per invocation; the cursor makes the next poll continue where this one stopped."""
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class PollOutcome(BaseModel):
+    """One tenant's poll (ids and counts only)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    tenant_id: str
+    responses: int = 0
+    keys: tuple[str, ...] = ()
+    failed: str | None = None
+
+
+def response_key(tenant_id: str, kind: str, response_id: str) -> str:
+    """The archive key of a response file; the id is reduced to characters safe in a key."""
+    return f"responses/{tenant_id}/{kind}/{_UNSAFE.sub('_', response_id)}.x12"
+
+
+def poll_tenant(tenant_id: str, deps: PipelineDeps) -> PollOutcome:
+    """Fetch every response published since the stored cursor, archive each, advance the cursor.
+
+    Raises
+    ------
+    ClearinghouseUnavailable
+        The clearinghouse could not be reached; the cursor keeps its old value.
+    """
+    tenant = deps.store.get_tenant_config(tenant_id)
+    adapter = deps.clearinghouse_for(tenant)
+    cursor = deps.store.get_cursor(tenant_id).cursor
+    keys: list[str] = []
+    for _ in range(MAX_PAGES_PER_POLL):
+        page = adapter.fetch_responses(cursor)
+        for response in page.responses:
+            key = response_key(tenant_id, response.kind, response.response_id)
+            deps.objects.put(
+                deps.archive_bucket, key, response.content.encode("utf-8"), content_type="application/edi-x12"
+            )
+            keys.append(key)
+        # Advance after every page: a failure on the next page must not re-fetch (and re-archive) this one.
+        if page.next_cursor is not None and page.next_cursor != cursor:
+            cursor = page.next_cursor
+            deps.store.put_cursor(tenant_id, cursor)
+        if not page.responses or page.next_cursor is None:
+            break
+    deps.store.put_cursor(tenant_id, cursor)  # also records when this tenant was last polled
+    deps.metrics.count("ResponsesFetched", len(keys), tenant_id=tenant_id)
+    return PollOutcome(tenant_id=tenant_id, responses=len(keys), keys=tuple(keys))
+
+
+def poll_due_tenants(deps: PipelineDeps) -> list[PollOutcome]:
+    """Poll every enabled tenant whose ``poll_minutes`` have passed; one tenant's failure does not stop the others."""
+    now = deps.clock()
+    outcomes: list[PollOutcome] = []
+    for tenant in deps.store.list_enabled_tenants():
+        polled_at = deps.store.get_cursor(tenant.tenant_id).polled_at
+        # A little slack so a 1-minute schedule is not skipped by jitter for a 1-minute tenant.
+        if polled_at is not None and now - polled_at < timedelta(minutes=tenant.clearinghouse.poll_minutes, seconds=-5):
+            continue
+        try:
+            outcomes.append(poll_tenant(tenant.tenant_id, deps))
+        except (ClearinghouseError, TenantError) as exc:
+            deps.metrics.count("PollsFailed", tenant_id=tenant.tenant_id)
+            outcomes.append(PollOutcome(tenant_id=tenant.tenant_id, failed=type(exc).__name__))
+    return outcomes

@@ -1,0 +1,93 @@
+"""Ports the pipeline services use besides the state store: objects, bus events, metrics, clearinghouses."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from claimbridge.clearinghouse.port import ClearinghousePort
+from claimbridge.errors import ClaimsError
+from claimbridge.events import BusEventDetail
+from claimbridge.state.ports import ClaimStorePort
+from claimbridge.tenants import TenantConfig
+
+
+class ObjectMissing(ClaimsError):
+    """The object an event announced is gone (deleted or never written): nothing to retry."""
+
+    code = "CB-OBJECT-MISSING"
+
+
+class StorageUnavailable(ClaimsError):
+    """S3 or EventBridge failed or throttled: retry the message."""
+
+    retryable = True
+    code = "CB-STORAGE-UNAVAILABLE"
+
+
+class ObjectStorePort(Protocol):
+    """The few S3 operations the pipeline needs."""
+
+    def get(self, bucket: str, key: str) -> bytes:
+        """The object's bytes; ``ObjectMissing`` if it does not exist."""
+        ...
+
+    def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
+        """Write an object (server-side encryption is the bucket's default)."""
+        ...
+
+    def copy(self, source_bucket: str, source_key: str, bucket: str, key: str) -> None:
+        """Copy an object as is; ``ObjectMissing`` if the source does not exist."""
+        ...
+
+
+class EventPublisherPort(Protocol):
+    """Puts ``claimbridge`` events on the bus."""
+
+    def publish(self, details: Sequence[BusEventDetail]) -> None:
+        """Publish every detail; raise ``StorageUnavailable`` if any entry failed."""
+        ...
+
+
+class MetricsPort(Protocol):
+    """Counters (CloudWatch EMF in Lambda)."""
+
+    def count(self, name: str, value: int = 1, *, tenant_id: str | None = None) -> None:
+        """Add ``value`` to counter ``name`` (optionally per tenant)."""
+        ...
+
+
+@dataclass
+class CountingMetrics:
+    """``MetricsPort`` that keeps counts in memory: for the offline CLI and for asserting on counts."""
+
+    totals: Counter[str] = field(default_factory=Counter)
+
+    def count(self, name: str, value: int = 1, *, tenant_id: str | None = None) -> None:
+        """Add ``value`` to ``name``."""
+        self.totals[name] += value
+
+
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+ClearinghouseFactory = Callable[[TenantConfig], ClearinghousePort]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineDeps:
+    """Everything a pipeline service needs, built once per Lambda container by the handler's ``get_deps()``."""
+
+    store: ClaimStorePort
+    objects: ObjectStorePort
+    events: EventPublisherPort
+    metrics: MetricsPort
+    clearinghouse_for: ClearinghouseFactory
+    archive_bucket: str
+    clock: Callable[[], datetime] = utc_now
+    actor: str = "claimbridge"

@@ -1,0 +1,248 @@
+"""Responses: a 999 or 277CA file in ``responses/<tenant>/<kind>/<id>.x12`` moves the claims it answers.
+
+Matching: a 999 names our GS06 (AK102) and ST02s (AK202) -> the submission record -> the claims of each ST; a
+277CA names each claim by its patient control number (CLM01 = claim id). What matches nothing is recorded as an
+unmatched item with a metric, never dropped. A file processed once changes nothing the second time (a marker per
+object key; claims already in the target state are skipped, so a retry after a partial run is safe too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from claimbridge.errors import StateConflict, X12SyntaxError
+from claimbridge.events import BusEventDetail, ClaimAccepted, ClaimRejected
+from claimbridge.findings import Finding, Severity
+from claimbridge.pipeline.ports import PipelineDeps
+from claimbridge.state.models import ClaimState, StoredClaim, SubmissionRecord, transition_allowed
+from claimbridge.x12 import acks
+
+ACCEPTED_277CA = frozenset({"A1", "A2", "A5"})
+"""A1 acknowledged/forwarded, A2 accepted into adjudication, A5 accepted after a split: all keep the claim alive."""
+REJECTED_277CA = frozenset({"A3", "A6", "A7", "A8"})
+"""Returned as unprocessable, rejected for missing / invalid information, rejected for relational fields."""
+KINDS = ("999", "277CA", "835")
+
+
+class ResponseOutcome(BaseModel):
+    """What one response file did (ids and counts only)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    tenant_id: str
+    response_key: str
+    kind: str
+    accepted: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    unmatched: int = 0
+    refused: int = 0
+    duplicate: bool = False
+    ignored_reason: str | None = None
+
+
+class _Apply:
+    """Applies one response file's verdicts to the tenant's claims."""
+
+    def __init__(self, tenant_id: str, response_key: str, kind: str, deps: PipelineDeps) -> None:
+        self.tenant_id = tenant_id
+        self.response_key = response_key
+        self.kind = kind
+        self.deps = deps
+        self.events: list[BusEventDetail] = []
+        self.counts = {"accepted": 0, "rejected": 0, "unchanged": 0, "unmatched": 0, "refused": 0}
+
+    def unmatched(self, reference: str, reason: str) -> None:
+        self.deps.store.record_unmatched(
+            self.tenant_id, response_key=self.response_key, kind=self.kind, reference=reference, reason=reason
+        )
+        self.counts["unmatched"] += 1
+
+    def move(self, claim_id: str, target: ClaimState, *, codes: Sequence[str], finding: Finding | None) -> None:
+        """Move one claim to ACCEPTED / REJECTED; skip when already there; refuse (recorded) when not allowed."""
+        claim = self.deps.store.get_claim(self.tenant_id, claim_id)
+        if claim is None:
+            self.unmatched(f"CLM01 {claim_id}", "no claim with this id for the tenant")
+            return
+        if claim.state == target:
+            self.counts["unchanged"] += 1
+            return
+        allowed = transition_allowed(claim.state, target)
+        findings = (*claim.findings, finding) if finding else None
+        try:
+            moved = self.deps.store.transition(
+                claim,
+                target,
+                reason=f"{self.kind} {self.response_key}: {' '.join(codes) or 'accepted'}",
+                actor=f"clearinghouse-{self.kind}",
+                findings=findings,
+            )
+        except StateConflict:
+            if allowed:
+                raise  # lost a race: the message is retried and re-reads the claim
+            self.counts["refused"] += 1
+            self.deps.metrics.count("TransitionsRefused", tenant_id=self.tenant_id)
+            return
+        self._announce(moved, target, codes)
+
+    def _announce(self, claim: StoredClaim, target: ClaimState, codes: Sequence[str]) -> None:
+        kind: Literal["999", "277CA"] = "999" if self.kind == "999" else "277CA"
+        if target == ClaimState.ACCEPTED:
+            self.counts["accepted"] += 1
+            self.events.append(
+                ClaimAccepted(
+                    tenant_id=self.tenant_id,
+                    claim_id=claim.claim_id,
+                    response_kind=kind,
+                    response_key=self.response_key,
+                    status_codes=tuple(codes),
+                )
+            )
+        else:
+            self.counts["rejected"] += 1
+            self.events.append(
+                ClaimRejected(
+                    tenant_id=self.tenant_id,
+                    claim_id=claim.claim_id,
+                    response_kind=kind,
+                    response_key=self.response_key,
+                    status_codes=tuple(codes),
+                )
+            )
+
+    # ------------------------------------------------------------------ 999
+    def apply_999(self, groups: Sequence[acks.FunctionalGroupAck]) -> None:
+        for group in groups:
+            if not group.group_control_number.isdigit():
+                self.unmatched(f"GS06 {group.group_control_number[:20]}", "AK102 is not a group control number")
+                continue
+            record = self.deps.store.find_submission_by_group(self.tenant_id, int(group.group_control_number))
+            if record is None:
+                self.unmatched(f"GS06 {int(group.group_control_number)}", "no submission with this group number")
+                continue
+            if not group.transactions:
+                # AK9 without AK2: the verdict covers every transaction set of the group.
+                if group.status == "R":
+                    for every_st02 in sorted(record.transaction_claims):
+                        self._reject_transaction(record, every_st02, group.error_codes, (), location="AK9")
+                else:
+                    self.counts["unchanged"] += len(record.claim_ids)
+                continue
+            for transaction in group.transactions:
+                st02 = _find_st02(record, transaction.control_number)
+                if st02 is None:
+                    self.unmatched(
+                        f"GS06 {record.group_control_number} ST02 {transaction.control_number[:9]}",
+                        "the submission has no transaction set with this control number",
+                    )
+                    continue
+                if transaction.accepted:
+                    # 999 A/E only says the syntax was fine: the claims wait for the 277CA.
+                    self.counts["unchanged"] += len(record.transaction_claims[st02])
+                    continue
+                segment_codes = tuple(
+                    f"IK3:{error.segment_id}@{error.position}:{error.code or ''}"
+                    for error in transaction.segment_errors
+                )
+                self._reject_transaction(record, st02, transaction.error_codes, segment_codes, location="IK5")
+
+    def _reject_transaction(
+        self,
+        record: SubmissionRecord,
+        st02: str,
+        error_codes: Sequence[str],
+        segment_codes: Sequence[str],
+        *,
+        location: str,
+    ) -> None:
+        codes = (f"{location}:R", *(f"{location}02:{code}" for code in error_codes), *segment_codes)
+        finding = Finding(
+            rule_id="ACK-999",
+            severity=Severity.ERROR,
+            x12_location=f"999 {location} (GS06 {record.group_control_number} ST02 {st02})",
+            message=f"transaction set rejected by the clearinghouse: {' '.join(codes)}",
+            fix="correct the claim and send a new version; IK3/IK4 name the 837P segment and element",
+        )
+        for claim_id in record.transaction_claims[st02]:
+            self.move(claim_id, ClaimState.REJECTED, codes=codes, finding=finding)
+
+    # ------------------------------------------------------------------ 277CA
+    def apply_277ca(self, statuses: Sequence[acks.ClaimStatusAck]) -> None:
+        for status in statuses:
+            composites = tuple(code.composite(":") for code in status.statuses)
+            categories = {code.category for code in status.statuses}
+            if categories & REJECTED_277CA:
+                finding = Finding(
+                    rule_id="ACK-277CA",
+                    severity=Severity.ERROR,
+                    x12_location="277CA 2200D STC01",
+                    message=f"claim rejected before adjudication: {' '.join(composites)}",
+                    fix="look the status codes up (external code list 507/508), correct and send a new version",
+                )
+                self.move(status.patient_control_number, ClaimState.REJECTED, codes=composites, finding=finding)
+            elif categories & ACCEPTED_277CA:
+                self.move(status.patient_control_number, ClaimState.ACCEPTED, codes=composites, finding=None)
+            elif self.deps.store.get_claim(self.tenant_id, status.patient_control_number) is None:
+                self.unmatched(f"CLM01 {status.patient_control_number[:20]}", "no claim with this id for the tenant")
+            else:
+                self.counts["unchanged"] += 1
+
+
+def _find_st02(record: SubmissionRecord, control_number: str) -> str | None:
+    if control_number in record.transaction_claims:
+        return control_number
+    if control_number.isdigit():
+        for st02 in record.transaction_claims:
+            if st02.isdigit() and int(st02) == int(control_number):
+                return st02
+    return None
+
+
+def process_response_object(bucket: str, key: str, deps: PipelineDeps) -> ResponseOutcome:
+    """Apply one response file.
+
+    Parameters
+    ----------
+    bucket, key
+        ``responses/<tenant>/<kind>/<id>.x12`` in the archive bucket.
+    deps
+        Ports.
+    """
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != "responses" or parts[2] not in KINDS or not parts[1]:
+        deps.metrics.count("ResponsesIgnored")
+        return ResponseOutcome(tenant_id="", response_key=key, kind="", ignored_reason="key is not a response key")
+    tenant_id, kind = parts[1], parts[2]
+    if deps.store.response_processed(tenant_id, key):
+        deps.metrics.count("ResponsesDuplicate", tenant_id=tenant_id)
+        return ResponseOutcome(tenant_id=tenant_id, response_key=key, kind=kind, duplicate=True)
+    text = deps.objects.get(bucket, key).decode("latin-1")
+    apply = _Apply(tenant_id, key, kind, deps)
+    try:
+        if kind == "999":
+            apply.apply_999(acks.parse_999(text))
+        elif kind == "277CA":
+            apply.apply_277ca(acks.parse_277ca(text))
+        else:
+            apply.unmatched("835", "835 remittance posting is not part of this pipeline step yet; file kept")
+    except X12SyntaxError as exc:
+        apply.unmatched(exc.x12_location, "the response file could not be read as X12")
+    deps.events.publish(apply.events)
+    counts = apply.counts
+    deps.store.mark_response_processed(tenant_id, key, kind=kind, changed=counts["accepted"] + counts["rejected"])
+    deps.metrics.count("ClaimsAccepted", counts["accepted"], tenant_id=tenant_id)
+    deps.metrics.count("ClaimsRejected", counts["rejected"], tenant_id=tenant_id)
+    deps.metrics.count("ResponsesUnmatched", counts["unmatched"], tenant_id=tenant_id)
+    deps.metrics.count("ResponsesProcessed", tenant_id=tenant_id)
+    return ResponseOutcome(
+        tenant_id=tenant_id,
+        response_key=key,
+        kind=kind,
+        accepted=counts["accepted"],
+        rejected=counts["rejected"],
+        unchanged=counts["unchanged"],
+        unmatched=counts["unmatched"],
+        refused=counts["refused"],
+    )

@@ -1,0 +1,169 @@
+"""What the state store keeps: claim lifecycle, stored claims, history, submissions, source index.
+
+The lifecycle is architecture section 3. It is data (``ALLOWED_TRANSITIONS``) so the repository can refuse a move
+that is not in it, whoever asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from claimbridge.claim import ProfessionalClaim
+from claimbridge.findings import Finding
+from claimbridge.tenants import TenantConfig
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+class ClaimState(StrEnum):
+    """Where a claim is in its life (architecture section 3)."""
+
+    RECEIVED = "RECEIVED"
+    HELD = "HELD"
+    READY = "READY"
+    SUBMITTED = "SUBMITTED"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    PAID = "PAID"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    DENIED = "DENIED"
+    CORRECTED = "CORRECTED"
+    VOIDED = "VOIDED"
+    CLOSED = "CLOSED"
+
+
+_S = ClaimState
+
+ALLOWED_TRANSITIONS: Mapping[ClaimState, frozenset[ClaimState]] = {
+    # A new source version (or an admin re-scrub) sends HELD/READY back through RECEIVED, so every version is audited.
+    _S.RECEIVED: frozenset({_S.HELD, _S.READY}),
+    _S.HELD: frozenset({_S.RECEIVED, _S.CLOSED}),
+    _S.READY: frozenset({_S.SUBMITTED, _S.RECEIVED, _S.CLOSED}),
+    _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED}),
+    # A clearinghouse acceptance (277CA A1) can still be followed by the payer's own rejection (A3/A7).
+    _S.ACCEPTED: frozenset({_S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED}),
+    _S.REJECTED: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED}),
+    _S.PAID: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED}),
+    _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.CORRECTED, _S.VOIDED, _S.CLOSED}),
+    _S.DENIED: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED}),
+    _S.CORRECTED: frozenset({_S.SUBMITTED}),
+    _S.VOIDED: frozenset({_S.CLOSED}),
+    _S.CLOSED: frozenset(),
+}
+
+REPLACEABLE_STATES: frozenset[ClaimState] = frozenset({_S.RECEIVED, _S.HELD, _S.READY})
+"""States in which a new source version replaces the stored claim (contract section 8)."""
+
+
+def transition_allowed(current: ClaimState, target: ClaimState) -> bool:
+    """Whether the lifecycle has an edge ``current -> target``."""
+    return target in ALLOWED_TRANSITIONS[current]
+
+
+class TenantRecord(BaseModel):
+    """A tenant document as stored, with the version number claims record they were scrubbed with."""
+
+    model_config = _FROZEN
+    config: Annotated[TenantConfig, Field(repr=False)]
+    config_version: int
+
+
+class SourceIndex(BaseModel):
+    """Which claim a FHIR source (``Claim/<id>``) currently maps to, and at which version."""
+
+    model_config = _FROZEN
+    tenant_id: str
+    source_key: str
+    claim_id: str
+    version: str
+
+
+class StoredClaim(BaseModel):
+    """The STATE item of one claim."""
+
+    model_config = _FROZEN
+    tenant_id: str
+    claim_id: str
+    state: ClaimState
+    revision: int
+    source_key: str
+    source_version: str
+    payer_key: str | None = None
+    config_version: int | None = None
+    claim: Annotated[ProfessionalClaim | None, Field(repr=False)] = None
+    findings: tuple[Finding, ...] = ()
+    submission_id: str | None = None
+    pending_submission_id: str | None = None
+    related_claim_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def error_rule_ids(self) -> tuple[str, ...]:
+        """Rule ids of the error findings (what holds the claim)."""
+        return tuple(f.rule_id for f in self.findings if f.severity == "error")
+
+
+class HistoryEntry(BaseModel):
+    """One audit item of a claim: an applied transition, or a refused attempt (``refused=True``)."""
+
+    model_config = _FROZEN
+    at: datetime
+    from_state: ClaimState | None
+    to_state: ClaimState
+    reason: str
+    actor: str
+    refused: bool = False
+    revision: int
+
+
+class SubmissionRecord(BaseModel):
+    """One 837P interchange sent (or being sent) to a clearinghouse, kept so 999/277CA can be matched."""
+
+    model_config = _FROZEN
+    tenant_id: str
+    submission_id: str
+    receiver_id: str
+    interchange_control_number: int
+    group_control_number: int
+    transaction_claims: Mapping[str, tuple[str, ...]]
+    """ST02 -> CLM01s of that transaction set."""
+    archive_key: str
+    idempotency_key: str
+    attempts: int = 0
+    outcome: Literal["pending", "submitted", "refused"] = "pending"
+    clearinghouse_reference: str | None = None
+    last_error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def claim_ids(self) -> tuple[str, ...]:
+        """Every CLM01 of the interchange, in transaction order."""
+        return tuple(claim_id for st02 in sorted(self.transaction_claims) for claim_id in self.transaction_claims[st02])
+
+
+class ResponseCursor(BaseModel):
+    """Where polling a tenant's clearinghouse stopped."""
+
+    model_config = _FROZEN
+    tenant_id: str
+    cursor: str | None
+    polled_at: datetime | None
+
+
+class UnmatchedResponse(BaseModel):
+    """A part of a response (an ST of a 999, a claim status of a 277CA) that matched nothing we sent."""
+
+    model_config = _FROZEN
+    tenant_id: str
+    response_key: str
+    kind: str
+    reference: str
+    reason: str
+    recorded_at: datetime

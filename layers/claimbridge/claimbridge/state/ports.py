@@ -1,0 +1,168 @@
+"""The state store port: what the pipeline needs from persistence, so services can be tested with any store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from claimbridge.claim import ProfessionalClaim
+from claimbridge.findings import Finding
+from claimbridge.state.models import (
+    ClaimState,
+    HistoryEntry,
+    ResponseCursor,
+    SourceIndex,
+    StoredClaim,
+    SubmissionRecord,
+    TenantRecord,
+    UnmatchedResponse,
+)
+from claimbridge.tenants import TenantConfig
+from claimbridge.x12.writer import InterchangeControl
+
+
+class ClaimStorePort(Protocol):
+    """Tenants, claims with their history, control numbers, submissions, cursors and response markers."""
+
+    # tenants
+    def put_tenant_config(self, config: TenantConfig, *, actor: str = "system") -> int:
+        """Store ``config`` as the tenant's next version; return that version number."""
+        ...
+
+    def get_tenant(self, tenant_id: str) -> TenantRecord:
+        """The enabled tenant's current document and version; ``TenantError`` (IN-TENANT) if unknown or disabled."""
+        ...
+
+    def get_tenant_config(self, tenant_id: str) -> TenantConfig:
+        """The enabled tenant's current document; ``TenantError`` (IN-TENANT) if unknown or disabled."""
+        ...
+
+    def list_enabled_tenants(self) -> list[TenantConfig]:
+        """Every tenant whose current document has ``enabled: true``."""
+        ...
+
+    # claims
+    def lookup_source(self, tenant_id: str, source_key: str) -> SourceIndex | None:
+        """Which claim a FHIR source currently maps to, if any."""
+        ...
+
+    def get_claim(self, tenant_id: str, claim_id: str) -> StoredClaim | None:
+        """The claim's STATE item, if it exists."""
+        ...
+
+    def create_claim(
+        self,
+        *,
+        tenant_id: str,
+        claim_id: str,
+        source_key: str,
+        version: str,
+        claim: ProfessionalClaim | None,
+        findings: Sequence[Finding],
+        payer_key: str | None,
+        config_version: int | None,
+        previous_source: SourceIndex | None,
+        related_claim_id: str | None = None,
+        reason: str,
+        actor: str,
+    ) -> StoredClaim:
+        """Store a new claim in RECEIVED and point the source index at it, in one transaction."""
+        ...
+
+    def replace_claim(
+        self,
+        current: StoredClaim,
+        *,
+        version: str,
+        claim: ProfessionalClaim | None,
+        findings: Sequence[Finding],
+        payer_key: str | None,
+        config_version: int | None,
+        previous_source: SourceIndex,
+        reason: str,
+        actor: str,
+    ) -> StoredClaim:
+        """Replace a not-yet-submitted claim with a new source version; it goes back to RECEIVED."""
+        ...
+
+    def transition(
+        self,
+        current: StoredClaim,
+        to_state: ClaimState,
+        *,
+        reason: str,
+        actor: str,
+        findings: Sequence[Finding] | None = None,
+        submission_id: str | None = None,
+    ) -> StoredClaim:
+        """Move a claim along the lifecycle (conditional on ``current``); refuse and record a move not allowed."""
+        ...
+
+    def attach_pending_submission(self, current: StoredClaim, submission_id: str) -> StoredClaim:
+        """Mark a READY claim as carried by an interchange that is being sent."""
+        ...
+
+    def detach_pending_submission(self, current: StoredClaim) -> StoredClaim:
+        """Release a READY claim from an interchange the clearinghouse refused for good."""
+        ...
+
+    def history(self, tenant_id: str, claim_id: str) -> list[HistoryEntry]:
+        """Every audit item of the claim, oldest first (refused attempts included)."""
+        ...
+
+    def claims_in_state(self, tenant_id: str, state: ClaimState, *, limit: int = 100) -> list[StoredClaim]:
+        """A worklist: the tenant's claims in ``state``, oldest change first."""
+        ...
+
+    # submissions
+    def next_interchange_control(self, tenant_id: str, receiver_id: str) -> InterchangeControl:
+        """Fresh ISA13/GS06 for (tenant, receiver); never handed out twice."""
+        ...
+
+    def create_submission(self, record: SubmissionRecord) -> None:
+        """Store a new submission record (refused if its id exists)."""
+        ...
+
+    def get_submission(self, tenant_id: str, submission_id: str) -> SubmissionRecord | None:
+        """A submission record by id."""
+        ...
+
+    def find_submission_by_group(self, tenant_id: str, group_control_number: int) -> SubmissionRecord | None:
+        """The submission whose GS06 a 999 acknowledges (the latest one if several receivers used the number)."""
+        ...
+
+    def record_submission_attempt(
+        self,
+        record: SubmissionRecord,
+        *,
+        outcome: str,
+        clearinghouse_reference: str | None = None,
+        error: str | None = None,
+    ) -> SubmissionRecord:
+        """Count one send attempt and its outcome (``pending`` after a retryable failure)."""
+        ...
+
+    # polling and responses
+    def get_cursor(self, tenant_id: str) -> ResponseCursor:
+        """Where polling stopped for the tenant (cursor None: never polled)."""
+        ...
+
+    def put_cursor(self, tenant_id: str, cursor: str | None) -> None:
+        """Remember where polling stopped."""
+        ...
+
+    def response_processed(self, tenant_id: str, response_key: str) -> bool:
+        """Whether the response object was processed already."""
+        ...
+
+    def mark_response_processed(self, tenant_id: str, response_key: str, *, kind: str, changed: int) -> bool:
+        """Mark a response object as processed; False if another run marked it first."""
+        ...
+
+    def record_unmatched(self, tenant_id: str, *, response_key: str, kind: str, reference: str, reason: str) -> None:
+        """Keep a response part that matched no claim or submission, for follow-up."""
+        ...
+
+    def list_unmatched(self, tenant_id: str) -> list[UnmatchedResponse]:
+        """The unmatched response parts recorded for the tenant, oldest first."""
+        ...
