@@ -356,7 +356,8 @@ def build_999(groups: Sequence[FunctionalGroupAck], *, envelope: AckEnvelope) ->
                 "AK2", transaction.transaction_set_id, transaction.control_number, transaction.implementation or ""
             )
             for error in transaction.segment_errors:
-                writer.add("IK3", error.segment_id, str(error.position), error.loop_id or "", error.code or "")
+                loop = (error.loop_id or "")[:4]  # IK303 (element 447) holds 1-4 characters: "2010AA" -> "2010"
+                writer.add("IK3", error.segment_id, str(error.position), loop, error.code or "")
                 if error.claim_ref:
                     writer.add("CTX", _COMPONENT.join(("CLM01", _clean(error.claim_ref))))
                 for element in error.element_errors:
