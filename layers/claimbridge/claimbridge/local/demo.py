@@ -1,0 +1,202 @@
+"""``make run``: the whole pipeline on this machine, from FHIR bundles in S3 to accepted claims.
+
+moto server (template.yaml, via :mod:`claimbridge.local.stack`) + the sandbox clearinghouse (a real HTTP server) +
+the handlers (run in-process by :mod:`claimbridge.local.router`). The demo tenant is stored, every example bundle
+under ``events/bundles/`` is uploaded to ``s3://<inbound>/<tenant>/``, and the router drains the queues and polls the
+clearinghouse until the claims' states stop moving. Then the 837P, 999 and 277CA files are copied from the archive
+bucket into ``<out>/837p``, ``<out>/999`` and ``<out>/277ca`` and a table of claims (ids, payer key, state; no PHI)
+is printed. The exit status is 0 only if every claim ended ACCEPTED.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from claimbridge.local.router import DrainReport, LocalRouter
+from claimbridge.local.stack import LocalStack
+from claimbridge.state import ClaimState, DynamoClaimStore
+from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
+
+ARCHIVE_DOWNLOADS = {
+    "837p": "x12/837p/{tenant}/",
+    "999": "responses/{tenant}/999/",
+    "277ca": "responses/{tenant}/277CA/",
+    "quarantine": "quarantine/{tenant}/",
+}
+"""Local folder under ``out`` -> archive prefix copied into it."""
+
+MAX_SETTLE_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """One line of the demo's claim table: identifiers and state only."""
+
+    source_key: str
+    claim_id: str
+    payer: str
+    state: str
+
+
+@dataclass
+class PipelineRun:
+    """What one local run did and where it ended."""
+
+    tenant_id: str
+    uploaded: list[str] = field(default_factory=list)
+    drains: list[DrainReport] = field(default_factory=list)
+    claims: list[ClaimRow] = field(default_factory=list)
+    files: dict[str, list[Path]] = field(default_factory=dict)
+    dead_letters: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def settled(self) -> bool:
+        return bool(self.drains) and self.drains[-1].settled
+
+    @property
+    def all_accepted(self) -> bool:
+        return bool(self.claims) and all(row.state == ClaimState.ACCEPTED for row in self.claims)
+
+
+def example_bundles(repo_root: Path) -> list[Path]:
+    """The demo's input: ``events/bundles/*.json`` (the ``bad/`` examples are for the tests)."""
+    return sorted((repo_root / "events" / "bundles").glob("*.json"))
+
+
+def store_tenant(stack: LocalStack, tenant: TenantConfig) -> None:
+    """Enable the tenant the way an admin would: its configuration document in the claims table."""
+    DynamoClaimStore(stack.dynamodb(), stack.claims_table).put_tenant_config(tenant, actor="local-demo")
+
+
+def upload_bundles(stack: LocalStack, tenant_id: str, bundles: Iterable[Path]) -> list[str]:
+    """Drop each file at ``s3://<inbound>/<tenant>/<name>``, as an EHR integration would."""
+    s3 = stack.s3()
+    keys = []
+    for path in bundles:
+        key = f"{tenant_id}/{path.name}"
+        s3.put_object(Bucket=stack.inbound_bucket, Key=key, Body=path.read_bytes(), ContentType="application/fhir+json")
+        keys.append(key)
+    return keys
+
+
+def list_claims(stack: LocalStack, tenant_id: str) -> list[ClaimRow]:
+    """Every claim of the tenant, whatever its state, ordered by source."""
+    store = DynamoClaimStore(stack.dynamodb(), stack.claims_table)
+    rows = [
+        ClaimRow(claim.source_key, claim.claim_id, claim.payer_key or "-", str(claim.state))
+        for state in ClaimState
+        for claim in store.claims_in_state(tenant_id, state, limit=1000)
+    ]
+    return sorted(rows, key=lambda row: (row.source_key, row.claim_id))
+
+
+def settle(stack: LocalStack, router: LocalRouter, tenant_id: str) -> tuple[list[DrainReport], list[ClaimRow]]:
+    """Drain (which also polls the clearinghouse) until two drains in a row leave every claim where it was."""
+    drains: list[DrainReport] = []
+    claims = list_claims(stack, tenant_id)
+    for _ in range(MAX_SETTLE_ROUNDS):
+        report = router.drain(poll=True)
+        drains.append(report)
+        after = list_claims(stack, tenant_id)
+        if after == claims and report.settled:
+            break
+        claims = after
+    return drains, claims
+
+
+def download_archive(stack: LocalStack, tenant_id: str, out_dir: Path) -> dict[str, list[Path]]:
+    """Copy the archive's 837P / 999 / 277CA (and any quarantined input) of the tenant into ``out_dir``."""
+    s3 = stack.s3()
+    files: dict[str, list[Path]] = {}
+    for folder, prefix_template in ARCHIVE_DOWNLOADS.items():
+        prefix = prefix_template.format(tenant=tenant_id)
+        paginator = s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=stack.archive_bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                target = out_dir / folder / item["Key"].removeprefix(prefix)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(s3.get_object(Bucket=stack.archive_bucket, Key=item["Key"])["Body"].read())
+                files.setdefault(folder, []).append(target)
+    return files
+
+
+def run_pipeline(
+    stack: LocalStack,
+    bundles: Sequence[Path],
+    *,
+    out_dir: Path,
+    tenant: TenantConfig | None = None,
+    log_stream: IO[str] | None = None,
+) -> PipelineRun:
+    """Store the tenant, upload ``bundles``, settle, download the results into ``out_dir``."""
+    config = tenant or load_tenant_config(DEMO_TENANT_FILE)
+    run = PipelineRun(tenant_id=config.tenant_id)
+    router = LocalRouter(stack, log_stream=log_stream)
+    store_tenant(stack, config)
+    run.uploaded = upload_bundles(stack, config.tenant_id, bundles)
+    run.drains, run.claims = settle(stack, router, config.tenant_id)
+    run.files = download_archive(stack, config.tenant_id, out_dir)
+    run.dead_letters = router.dead_letters()
+    return run
+
+
+def render_report(run: PipelineRun, out_dir: Path) -> str:
+    """The table and file summary ``make run`` prints (identifiers, payer keys and states only)."""
+    header = ClaimRow("source", "claim id", "payer", "state")
+    rows = [header, *run.claims]
+    widths = [max(len(getattr(row, name)) for row in rows) for name in ("source_key", "claim_id", "payer", "state")]
+
+    def line(row: ClaimRow) -> str:
+        cells = (row.source_key, row.claim_id, row.payer, row.state)
+        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+    lines = [
+        f"uploaded {len(run.uploaded)} bundle(s) for tenant {run.tenant_id}",
+        "",
+        line(header),
+        "  ".join("-" * width for width in widths),
+        *(line(row) for row in run.claims),
+        "",
+    ]
+    for folder in ARCHIVE_DOWNLOADS:
+        count = len(run.files.get(folder, []))
+        if count or folder != "quarantine":
+            lines.append(f"{folder:<11}{count:>3} file(s) in {out_dir / folder}")
+    dead = {queue: count for queue, count in run.dead_letters.items() if count}
+    if dead:
+        lines.append(f"dead letters: {', '.join(f'{queue}={count}' for queue, count in sorted(dead.items()))}")
+    if not run.settled:
+        lines.append("the pipeline did not settle within the round limit")
+    accepted = sum(row.state == ClaimState.ACCEPTED for row in run.claims)
+    lines.append(f"{accepted}/{len(run.claims)} claim(s) ACCEPTED")
+    return "\n".join(lines) + "\n"
+
+
+def run_demo(out_dir: Path) -> int:
+    """``claimbridge demo --out DIR``: 0 only if every example claim ended ACCEPTED."""
+    from claimbridge.local.sandbox import SandboxClearinghouse  # noqa: PLC0415 - the demo's other server
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / "logs" / "functions.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sandbox = SandboxClearinghouse()
+    stack: LocalStack | None = None
+    try:
+        sandbox_url = sandbox.start()
+        stack = LocalStack(parameters={"ClearinghouseSandboxUrl": sandbox_url}).start()
+        sys.stdout.write(
+            f"local stack {stack.stack_name} on {stack.endpoint_url}, sandbox clearinghouse {sandbox_url}\n"
+        )
+        with log_path.open("w", encoding="utf-8") as log_stream:
+            run = run_pipeline(stack, example_bundles(stack.repo_root), out_dir=out_dir, log_stream=log_stream)
+        sys.stdout.write(render_report(run, out_dir))
+        sys.stdout.write(f"function logs: {log_path}\n")
+    finally:
+        if stack is not None:
+            stack.stop()
+        sandbox.stop()
+    return 0 if run.all_accepted and run.settled else 1
