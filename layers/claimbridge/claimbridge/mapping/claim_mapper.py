@@ -87,16 +87,19 @@ def source_key_of(anchor: Located) -> str:
 
 
 def _canonical(resource: JsonObject) -> str:
+    """Sorted-key JSON without ``meta.lastUpdated`` (a server touching a resource is not a new version)."""
+
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
-            return {
-                key: (
-                    {k: v for k, v in item.items() if k != "lastUpdated"}
-                    if key == "meta" and isinstance(item, dict)
-                    else strip(item)
-                )
-                for key, item in value.items()
-            }
+            cleaned: dict[str, Any] = {}
+            for key, item in value.items():
+                if key == "meta" and isinstance(item, dict):
+                    meta = {k: strip(v) for k, v in item.items() if k != "lastUpdated"}
+                    if meta:
+                        cleaned[key] = meta
+                else:
+                    cleaned[key] = strip(item)
+            return cleaned
         if isinstance(value, list):
             return [strip(item) for item in value]
         return value
