@@ -23,6 +23,7 @@ from tests.unit.x12_builders import (
     CHEN,
     CONTROL,
     CREATED,
+    HOME,
     RIVERA,
     claim,
     demo_tenant,
@@ -359,6 +360,15 @@ def test_write_837p_truncates_long_names_and_addresses() -> None:
     assert validate_837p(text) == []
 
 
+def test_write_837p_drops_address_line_that_cleans_to_nothing() -> None:
+    # Given a second address line holding only delimiters
+    home = Address(lines=("45 ELM ST", "~*"), city="KANSAS CITY", state="MO", postal_code="64108")
+    # When the claim is written
+    segments = _segments(_write([claim(subscriber=subscriber(address=home))]))
+    # Then N3 carries the first line only
+    assert Seg("N3", ("45 ELM ST",)) in segments
+
+
 @pytest.mark.parametrize(
     ("subject", "location"),
     [
@@ -371,8 +381,20 @@ def test_write_837p_truncates_long_names_and_addresses() -> None:
         (claim(subscriber=subscriber(address=None)), "2010BA N3"),
         (claim(diagnoses=("F411",), lines=(line(diagnosis_pointers=(1, 2)),)), "2400 LX1 SV107"),
         (claim(subscriber=subscriber(name=PersonName(last="~*:^", first="", middle=""))), "2010BA NM103"),
+        (claim(subscriber=subscriber(address=HOME.model_copy(update={"lines": ("~",)}))), "2010BA N301"),
     ],
-    ids=["member-id", "auth", "void-no-f8", "patient-address", "patient-dob", "sub-dob", "sub-address", "ptr", "name"],
+    ids=[
+        "member-id",
+        "auth",
+        "void-no-f8",
+        "patient-address",
+        "patient-dob",
+        "sub-dob",
+        "sub-address",
+        "ptr",
+        "name",
+        "street",
+    ],
 )
 def test_write_837p_refuses_unwritable_claim(subject: ProfessionalClaim, location: str) -> None:
     # Given a claim a valid 837P cannot carry faithfully

@@ -216,11 +216,15 @@ def prv(*, loop: str, provider_code: str, taxonomy: str) -> OutSegment:
 
 
 def n3(*, loop: str, lines: tuple[str, ...]) -> OutSegment:
-    """N3 Address Information: ``N3*123 MAIN ST*SUITE 4~`` (N301/N302 1-55 each)."""
-    cleaned = tuple(
-        x12_text(line, max_length=55, location=f"{loop} N30{index}") for index, line in enumerate(lines[:2], 1)
-    )
-    return OutSegment("N3", cleaned)
+    """N3 Address Information: ``N3*123 MAIN ST*SUITE 4~`` (N301 required, N302 optional; 1-55 each)."""
+    cleaned = [
+        x12_text(line, max_length=55, min_length=0, location=f"{loop} N30{index}")
+        for index, line in enumerate(lines, 1)
+    ]
+    kept = tuple(line for line in cleaned if line)
+    if not kept or len(kept) > 2:
+        raise X12WriteError(f"{loop} N301", "needs one or two address lines with usable text")
+    return OutSegment("N3", kept)
 
 
 def n4(*, loop: str, city: str, state: str, postal_code: str) -> OutSegment:
