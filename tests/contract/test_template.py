@@ -1,0 +1,389 @@
+"""template.yaml: lint-clean, and every resource carries the settings the architecture promises.
+
+Checked on the SAM source (what a reviewer reads) and, where SAM expands things, on the offline translation.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint_all
+from claimbridge.local.stack import translate_template
+
+from tests.support.sam import load_template, sam_resource
+
+pytestmark = pytest.mark.contract
+
+FUNCTIONS = {
+    "IngestFhirFunction": "functions/ingest_fhir/",
+    "SubmitClaimsFunction": "functions/submit_claims/",
+    "ProcessResponsesFunction": "functions/process_responses/",
+    "PollClearinghouseFunction": "functions/poll_clearinghouse/",
+}
+QUEUES = {"IngestQueue": "IngestDLQ", "SubmitQueue": "SubmitDLQ", "ResponsesQueue": "ResponsesDLQ"}
+BUCKETS = ("InboundBucket", "ArchiveBucket")
+GLOBAL_ENV = {
+    "CLAIMS_TABLE": {"Ref": "ClaimsTable"},
+    "ARCHIVE_BUCKET": {"Ref": "ArchiveBucket"},
+    "INBOUND_BUCKET": {"Ref": "InboundBucket"},
+    "EVENT_BUS_NAME": {"Ref": "ClaimBus"},
+    "POWERTOOLS_METRICS_NAMESPACE": "Claimbridge",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+    "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+    "CLAIMBRIDGE_SANDBOX_URL": {"Ref": "ClearinghouseSandboxUrl"},
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def translated(template: dict[str, Any]) -> dict[str, Any]:
+    return translate_template(template)
+
+
+def _resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {key: value for key, value in template["Resources"].items() if value["Type"] == resource_type}
+
+
+def _function_setting(template: dict[str, Any], logical_id: str, name: str) -> Any:
+    """A function property as SAM applies it: the function's own value, else the Globals one."""
+    properties = template["Resources"][logical_id]["Properties"]
+    return properties.get(name, template["Globals"]["Function"].get(name))
+
+
+def test_template_cfn_lint_reports_nothing(repo_root: Path) -> None:
+    # Given the template as committed
+    text = (repo_root / "template.yaml").read_text(encoding="utf-8")
+
+    # When cfn-lint checks it (what `make validate` runs: errors and warnings)
+    matches = [match for match in lint_all(text) if match.rule.id[0] in {"E", "W"}]
+
+    # Then it has nothing to say
+    assert [f"{match.rule.id} {match.message} (line {match.linenumber})" for match in matches] == []
+
+
+def test_template_translates_offline_to_plain_cloudformation(translated: dict[str, Any]) -> None:
+    # Given / When the SAM template translated without any AWS call
+
+    # Then no serverless type is left and every function, its role and its schedule exist
+    types = {resource["Type"] for resource in translated["Resources"].values()}
+    assert not any(resource_type.startswith("AWS::Serverless::") for resource_type in types)
+    for logical_id in FUNCTIONS:
+        assert translated["Resources"][logical_id]["Type"] == "AWS::Lambda::Function"
+        assert translated["Resources"][f"{logical_id}Role"]["Type"] == "AWS::IAM::Role"
+
+
+@pytest.mark.parametrize(("logical_id", "code_uri"), FUNCTIONS.items())
+def test_template_function_runs_traced_arm64_python312_with_the_layer(
+    template: dict[str, Any], logical_id: str, code_uri: str
+) -> None:
+    # Given one function of the template
+    properties = sam_resource(logical_id)["Properties"]
+
+    # Then it runs the handler file from its own folder on the Lambda runtime the project targets
+    assert properties["CodeUri"] == code_uri
+    assert _function_setting(template, logical_id, "Handler") == "app.lambda_handler"
+    assert _function_setting(template, logical_id, "Runtime") == "python3.12"
+    assert _function_setting(template, logical_id, "Architectures") == ["arm64"]
+    assert _function_setting(template, logical_id, "Tracing") == "Active"
+    assert _function_setting(template, logical_id, "Layers") == [{"Ref": "ClaimbridgeLayer"}]
+    assert (properties["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]) == code_uri.split("/")[1]
+
+
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_template_function_logs_to_its_own_group_with_retention_and_kms(
+    template: dict[str, Any], logical_id: str
+) -> None:
+    # Given the function's logging configuration
+    log_group_ref = sam_resource(logical_id)["Properties"]["LoggingConfig"]["LogGroup"]
+    log_group = sam_resource(log_group_ref["Ref"])
+
+    # Then its log group is the template's, with retention and the data key
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert template["Parameters"]["LogRetentionDays"]["Default"] > 0
+    assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["DataKey", "Arn"]}
+
+
+def test_template_globals_give_every_function_the_shared_environment(template: dict[str, Any]) -> None:
+    # Given the Globals section
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+
+    # Then the names helper code reads are all there, PHI-safe tracer settings included
+    assert variables == GLOBAL_ENV
+    assert template["Parameters"]["ClearinghouseSandboxUrl"]["Default"] == ""
+
+
+def test_template_policies_are_scoped_to_the_stacks_resources(translated: dict[str, Any]) -> None:
+    # Given every statement of every function role (SAM's policy templates expanded)
+    roles = _resources_of_type(translated, "AWS::IAM::Role")
+
+    # Then no inline statement grants a wildcard resource, and the only managed policies are logs + X-Ray
+    for logical_id, role in roles.items():
+        managed = {arn.rsplit("/", 1)[-1] for arn in role["Properties"].get("ManagedPolicyArns", [])}
+        assert managed <= {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}, logical_id
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
+                assert "*" not in resources, (logical_id, statement["Action"])
+
+
+@pytest.mark.parametrize(
+    ("function", "queue"),
+    [
+        ("IngestFhirFunction", "IngestQueue"),
+        ("SubmitClaimsFunction", "SubmitQueue"),
+        ("ProcessResponsesFunction", "ResponsesQueue"),
+    ],
+)
+def test_template_consumer_may_only_poll_its_own_queue(translated: dict[str, Any], function: str, queue: str) -> None:
+    # Given the consumer's role
+    policies = translated["Resources"][f"{function}Role"]["Properties"]["Policies"]
+
+    # When the SQS statements are collected
+    sqs_resources = [
+        statement["Resource"]
+        for policy in policies
+        for statement in policy["PolicyDocument"]["Statement"]
+        if any(str(action).startswith("sqs:") for action in statement["Action"])
+    ]
+
+    # Then there is exactly one, naming its own queue
+    assert len(sqs_resources) == 1
+    assert queue in repr(sqs_resources[0])
+    assert not any(other in repr(sqs_resources[0]) for other in QUEUES if other != queue)
+
+
+@pytest.mark.parametrize(("queue", "dlq"), QUEUES.items())
+def test_template_queue_has_dlq_encryption_and_a_visibility_of_six_function_timeouts(
+    template: dict[str, Any], queue: str, dlq: str
+) -> None:
+    # Given a work queue and the function consuming it
+    properties = sam_resource(queue)["Properties"]
+    mapping = next(
+        resource["Properties"]
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::EventSourceMapping"
+        and resource["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue, "Arn"]}
+    )
+    function_id = mapping["FunctionName"]["Ref"]
+    timeout = _function_setting(template, function_id, "Timeout")
+
+    # Then failures go to its DLQ after five receives, both queues are encrypted, and retries wait out a slow run
+    assert properties["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": 5}
+    assert properties["SqsManagedSseEnabled"] is True
+    assert sam_resource(dlq)["Properties"]["SqsManagedSseEnabled"] is True
+    assert sam_resource(dlq)["Properties"]["MessageRetentionPeriod"] == 1_209_600
+    assert properties["VisibilityTimeout"] >= 6 * timeout
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+@pytest.mark.parametrize("dlq", QUEUES.values())
+def test_template_dlq_has_an_alarm(template: dict[str, Any], dlq: str) -> None:
+    # Given the alarms of the template
+    alarms = _resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+
+    # Then one fires on any visible message in the DLQ and notifies the alarm topic
+    watching = [
+        alarm["Properties"]
+        for alarm in alarms
+        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}} in alarm["Properties"]["Dimensions"]
+    ]
+    assert len(watching) == 1
+    assert watching[0]["Threshold"] == 0
+    assert watching[0]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+@pytest.mark.parametrize("bucket", BUCKETS)
+def test_template_bucket_is_private_versioned_kms_encrypted_and_tls_only(bucket: str) -> None:
+    # Given a bucket and its policy
+    properties = sam_resource(bucket)["Properties"]
+    policy = next(
+        resource["Properties"]["PolicyDocument"]
+        for resource in load_template()["Resources"].values()
+        if resource["Type"] == "AWS::S3::BucketPolicy" and resource["Properties"]["Bucket"] == {"Ref": bucket}
+    )
+
+    # Then public access is blocked, objects are versioned and encrypted with the data key, EventBridge sees them
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    default = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert default == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": ["DataKey", "Arn"]}}
+    assert properties["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    # and every request without TLS is denied
+    tls_denials = [
+        statement
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Deny"
+        and statement["Principal"] == "*"
+        and statement["Action"] == "s3:*"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    ]
+    assert len(tls_denials) == 1
+    assert {"Fn::Sub": f"${{{bucket}.Arn}}/*"} in tls_denials[0]["Resource"]
+
+
+def test_template_claims_table_matches_the_state_store_contract() -> None:
+    # Given the claims table
+    properties = sam_resource("ClaimsTable")["Properties"]
+
+    # Then its keys are pk/sk + gsi1, on demand, KMS-encrypted with the data key, with point-in-time recovery
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert {"AttributeName": "gsi1pk", "AttributeType": "S"} in properties["AttributeDefinitions"]
+    assert properties["GlobalSecondaryIndexes"][0]["IndexName"] == "gsi1"
+    assert properties["SSESpecification"] == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Ref": "DataKey"},
+    }
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_template_data_key_rotates() -> None:
+    # Given / When / Then the customer-managed key rotates and is kept when the stack goes
+    key = sam_resource("DataKey")
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+
+
+@pytest.mark.parametrize(
+    ("rule", "bus", "pattern", "queue"),
+    [
+        (
+            "InboundObjectCreatedRule",
+            "default",
+            {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {"bucket": {"name": [{"Ref": "InboundBucket"}]}},
+            },
+            "IngestQueue",
+        ),
+        (
+            "ResponseObjectCreatedRule",
+            "default",
+            {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {
+                    "bucket": {"name": [{"Ref": "ArchiveBucket"}]},
+                    "object": {"key": [{"prefix": "responses/"}]},
+                },
+            },
+            "ResponsesQueue",
+        ),
+        (
+            "ClaimReadyRule",
+            {"Ref": "ClaimBus"},
+            {"source": ["claimbridge"], "detail-type": ["Claim Ready"]},
+            "SubmitQueue",
+        ),
+    ],
+)
+def test_template_rule_routes_to_its_queue_which_lets_only_that_rule_send(
+    rule: str, bus: Any, pattern: dict[str, Any], queue: str
+) -> None:
+    # Given a routing rule and the queue policies
+    properties = sam_resource(rule)["Properties"]
+    policies = [
+        resource["Properties"]
+        for resource in load_template()["Resources"].values()
+        if resource["Type"] == "AWS::SQS::QueuePolicy" and resource["Properties"]["Queues"] == [{"Ref": queue}]
+    ]
+
+    # Then the rule listens on the right bus for the right events and targets the queue
+    assert properties["EventBusName"] == bus
+    assert properties["EventPattern"] == pattern
+    assert properties["Targets"] == [{"Id": queue, "Arn": {"Fn::GetAtt": [queue, "Arn"]}}]
+    # and the queue accepts messages from EventBridge only for that rule
+    (policy,) = policies
+    allows = [statement for statement in policy["PolicyDocument"]["Statement"] if statement["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Sid": allows[0]["Sid"],
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": [queue, "Arn"]},
+            "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule, "Arn"]}}},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "batch_size", "window"),
+    [
+        ("IngestFhirEventSource", 10, None),
+        ("SubmitClaimsEventSource", 100, 5),
+        ("ProcessResponsesEventSource", 10, None),
+    ],
+)
+def test_template_event_source_batches_as_designed(mapping: str, batch_size: int, window: int | None) -> None:
+    # Given / When / Then
+    properties = sam_resource(mapping)["Properties"]
+    assert properties["BatchSize"] == batch_size
+    assert properties.get("MaximumBatchingWindowInSeconds") == window
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_template_poller_runs_every_minute_one_at_a_time() -> None:
+    # Given the poller
+    properties = sam_resource("PollClearinghouseFunction")["Properties"]
+
+    # Then a schedule fires it every minute and only one instance runs at a time
+    (event,) = properties["Events"].values()
+    assert event == {
+        "Type": "Schedule",
+        "Properties": {
+            "Schedule": "rate(1 minute)",
+            "Description": event["Properties"]["Description"],
+            "Enabled": True,
+        },
+    }
+    assert properties["ReservedConcurrentExecutions"] == 1
+
+
+def test_template_layer_ships_exactly_the_pinned_runtime_dependencies(repo_root: Path) -> None:
+    # Given the layer and the project's runtime dependencies
+    layer = sam_resource("ClaimbridgeLayer")
+    project = tomllib.loads((repo_root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = [
+        line.strip()
+        for line in (repo_root / "layers/claimbridge/requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    # Then SAM builds it for python3.12 on arm64 from layers/claimbridge with the same exact pins
+    assert layer["Properties"]["ContentUri"] == "layers/claimbridge/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.12"
+    assert sorted(requirements) == sorted(project["dependencies"])
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[0-9][0-9A-Za-z.]*", requirement) for requirement in requirements)
+
+
+def test_template_outputs_name_every_bucket_queue_table_bus_and_function(template: dict[str, Any]) -> None:
+    # Given the outputs
+    referenced = repr(template["Outputs"])
+
+    # Then each stateful resource and function can be found from the stack
+    for logical_id in (*BUCKETS, *QUEUES, *QUEUES.values(), "ClaimsTable", "ClaimBus", "DataKey", *FUNCTIONS):
+        assert f"'{logical_id}'" in referenced, logical_id
