@@ -1,0 +1,201 @@
+"""claimbridge CLI: ``convert`` end to end in-process (exit 0/1/2, files written, no PHI), ``demo`` wiring, counter."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from claimbridge.cli import main
+from claimbridge.local.file_counter import default_state_dir, next_interchange_control
+
+from tests.unit.fhir_builders import BUNDLES, PHI_VALUES, REPO_ROOT, claim, example, resource
+
+pytestmark = pytest.mark.unit
+
+GOOD = [BUNDLES / "telehealth-90837-home.json", BUNDLES / "intake-90791.json", BUNDLES / "em-99214-90833.json"]
+
+
+def _convert(tmp_path: Path, *files: Path, extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any], Path]:
+    out = tmp_path / "out"
+    code = main(["convert", *map(str, files), "--out", str(out), "--state-dir", str(tmp_path / "state"), *extra])
+    findings = json.loads((out / "findings.json").read_text()) if (out / "findings.json").exists() else {}
+    return code, findings, out
+
+
+def _assert_no_phi(*texts: str) -> None:
+    for text in texts:
+        for value in PHI_VALUES:
+            assert value not in text
+
+
+def test_cli_convert_writes_one_interchange_per_payer_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the three example bundles (COMM-A once, MCR twice)
+    # When they are converted
+    code, findings, out = _convert(tmp_path, *GOOD, extra=("--as-of", "2026-03-10"))
+    # Then every claim is READY, one 837P per payer is written and the exit status is 0
+    assert code == 0
+    interchanges = sorted(p.name for p in out.glob("*.x12"))
+    assert len(interchanges) == 2
+    assert any("-COMM-A-" in n for n in interchanges) and any("-MCR-" in n for n in interchanges)
+    assert findings["summary"] == {"ready": 3, "held": 0, "rejected": 0, "skipped": 0, "unreadable_files": 0}
+    assert findings["as_of"] == "2026-03-10"
+    mcr = next(out.glob("*-MCR-*.x12")).read_text()
+    assert mcr.startswith("ISA*") and mcr.count("CLM*") == 2 and "005010X222A1" in mcr
+    numbers = {i["interchange_control_number"] for i in findings["interchanges"]}
+    assert len(numbers) == 2
+    captured = capsys.readouterr()
+    _assert_no_phi(captured.out, captured.err, (out / "findings.json").read_text())
+
+
+def test_cli_convert_exits_1_when_a_claim_is_rejected_and_writes_the_rest(tmp_path: Path) -> None:
+    # Given a good bundle and one whose claim has no coverage
+    # When both are converted
+    code, findings, out = _convert(tmp_path, GOOD[0], BUNDLES / "bad" / "claim-without-coverage.json")
+    # Then the good claim is written, the other is REJECTED with IN-REF, and the exit status is 1
+    assert code == 1
+    outcomes = {c["source_key"]: c for c in findings["claims"]}
+    assert outcomes["Claim/clm-1"]["outcome"] == "READY"
+    assert outcomes["Claim/clm-1"]["interchange"] is not None
+    rejected = outcomes["Claim/clm-nocov"]
+    assert rejected["outcome"] == "REJECTED"
+    assert [(f["rule_id"], f["fhir_path"]) for f in rejected["findings"]] == [
+        ("IN-REF", "Bundle.entry[6].resource(Claim/clm-nocov).insurance[0].coverage")
+    ]
+    assert len(list(out.glob("*.x12"))) == 1
+
+
+def test_cli_convert_holds_a_conflicting_claim_out_of_the_interchange(tmp_path: Path) -> None:
+    # Given the example billed under another NPI than the tenant's
+    bundle = example()
+    resource(bundle, "Organization", 1)["identifier"][0]["value"] = "1987654328"
+    claim(bundle)["id"] = "clm-conflict"
+    source = tmp_path / "conflict.json"
+    source.write_text(json.dumps(bundle))
+    # When it is converted
+    code, findings, out = _convert(tmp_path, source)
+    # Then it is HELD with IN-CONFLICT, no interchange is written, and the exit status is 1
+    assert code == 1
+    (outcome,) = findings["claims"]
+    assert outcome["outcome"] == "HELD"
+    assert [f["rule_id"] for f in outcome["findings"]] == ["IN-CONFLICT"]
+    assert not list(out.glob("*.x12"))
+
+
+@pytest.mark.parametrize("bad", ["not-json.json", "not-a-bundle.json"])
+def test_cli_convert_exits_2_for_an_unreadable_file_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str
+) -> None:
+    # Given an unreadable file next to a good one
+    path = BUNDLES / "bad" / bad
+    # When both are converted
+    code, findings, out = _convert(tmp_path, path, GOOD[0])
+    # Then the exit status is 2, stderr names the file with IN-FORMAT, and the good claim is still written
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "IN-FORMAT" in err
+    _assert_no_phi(err)
+    assert findings["summary"]["unreadable_files"] == 1
+    assert len(list(out.glob("*.x12"))) == 1
+
+
+def test_cli_convert_exits_2_for_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = _convert(tmp_path, tmp_path / "nowhere.json")
+    assert code == 2
+    assert "nowhere.json" in capsys.readouterr().err
+
+
+def test_cli_convert_uses_a_given_tenant_and_refuses_a_broken_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a tenant file with an unknown key
+    tenant = json.loads((REPO_ROOT / "layers/claimbridge/claimbridge/tenants/demo-practice.json").read_text())
+    tenant["surprise"] = True
+    tenant_file = tmp_path / "tenant.json"
+    tenant_file.write_text(json.dumps(tenant))
+    # When converting with it
+    code, _, _ = _convert(tmp_path, GOOD[0], extra=("--tenant", str(tenant_file)))
+    # Then nothing is converted, exit 2 names the JSON pointer
+    assert code == 2
+    assert "/surprise" in capsys.readouterr().err
+
+
+def test_cli_control_numbers_never_repeat_between_runs(tmp_path: Path) -> None:
+    # Given two runs with the same state directory
+    _, first, _ = _convert(tmp_path, GOOD[0])
+    _, second, _ = _convert(tmp_path, GOOD[0])
+    # Then their ISA13 differ
+    first_numbers = [i["interchange_control_number"] for i in first["interchanges"]]
+    second_numbers = [i["interchange_control_number"] for i in second["interchanges"]]
+    assert first_numbers == [1]
+    assert second_numbers == [2]
+
+
+def test_file_counter_hands_out_unique_numbers_under_concurrency(tmp_path: Path) -> None:
+    # Given eight workers drawing 25 numbers each from one state directory
+    def draw(_: int) -> int:
+        return next_interchange_control(tmp_path, counter_key="S:R").interchange_number
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        numbers = list(pool.map(draw, range(200)))
+    # Then no number repeats and none is skipped
+    assert sorted(numbers) == list(range(1, 201))
+
+
+def test_file_counter_state_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CLAIMBRIDGE_STATE_DIR", str(tmp_path / "s"))
+    assert default_state_dir() == tmp_path / "s"
+    monkeypatch.delenv("CLAIMBRIDGE_STATE_DIR")
+    assert default_state_dir() == Path.home() / ".claimbridge"
+
+
+def test_cli_demo_runs_the_local_demo_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Given a stand-in for claimbridge.local.demo recording its call
+    calls: list[Path] = []
+    fake = types.ModuleType("claimbridge.local.demo")
+
+    def run_demo(out_dir: Path) -> int:
+        calls.append(out_dir)
+        return 3
+
+    fake.run_demo = run_demo  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "claimbridge.local.demo", fake)
+    # When `claimbridge demo --out DIR` runs
+    code = main(["demo", "--out", str(tmp_path)])
+    # Then run_demo got the folder and its exit code is returned
+    assert (code, calls) == (3, [tmp_path])
+
+
+def test_python_dash_m_claimbridge_runs_the_same_cli(tmp_path: Path) -> None:
+    # Given the package run as a module in a child process
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT / "layers" / "claimbridge"),
+        "CLAIMBRIDGE_STATE_DIR": str(tmp_path),
+    }
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "claimbridge",
+            "convert",
+            str(BUNDLES / "bad" / "not-json.json"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    # Then it exits 2 for the unreadable file
+    assert completed.returncode == 2
+    assert "IN-FORMAT" in completed.stderr
