@@ -52,3 +52,15 @@ class PowertoolsMetricsRecorder:
                 default_dimensions={"tenant": tenant_id},
             ):
                 pass
+
+
+def failure_fields(exc: BaseException) -> dict[str, object]:
+    """Log fields for a failed record: a domain error's code and message (PHI-free by design), else only the type.
+
+    Messages of other exceptions (``KeyError``, ``ValidationError``, botocore errors) can carry input values.
+    """
+    from claimbridge.errors import ClaimsError  # noqa: PLC0415 - keeps this module importable on its own
+
+    if isinstance(exc, ClaimsError):
+        return {"error_type": type(exc).__name__, "error_code": exc.code, "retryable": exc.retryable, "error": str(exc)}
+    return {"error_type": type(exc).__name__}

@@ -774,7 +774,7 @@ def _claim_item(claim: StoredClaim) -> dict[str, Any]:
         "source_version": claim.source_version,
         "payer_key": claim.payer_key,
         "config_version": claim.config_version,
-        "claim": claim.claim.model_dump_json() if claim.claim else None,
+        "claim": claim.claim.model_dump_json(exclude={"total_charge"}) if claim.claim else None,
         "findings": _FINDINGS.dump_json(claim.findings).decode(),
         "submission_id": claim.submission_id,
         "pending_submission_id": claim.pending_submission_id,

@@ -1,0 +1,73 @@
+"""SubmitQueue -> submit_claims: ``Claim Ready`` events, sent as one interchange per tenant per batch.
+
+Records are grouped by tenant first (an 837P batch is per tenant x clearinghouse), so Powertools' per-record
+``BatchProcessor`` does not fit; the partial batch response is built the same way: a tenant whose submission fails
+fails exactly its own records, an unreadable record fails alone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from claimbridge.events import ClaimReadyRecord
+from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields
+from claimbridge.pipeline.ports import PipelineDeps
+from claimbridge.pipeline.submit import SubmitOutcome, submit_ready
+from claimbridge.pipeline.wiring import build_deps
+from claimbridge.settings import get_settings
+from pydantic import ValidationError
+
+logger = build_logger()
+metrics = build_metrics()
+tracer = build_tracer()
+
+
+@lru_cache(maxsize=1)
+def get_deps() -> PipelineDeps:
+    """Clients and settings, built on first use (after the environment is in place)."""
+    return build_deps(get_settings(), metrics=metrics)
+
+
+@tracer.capture_method(capture_response=False)
+def submit_tenant(tenant_id: str, claim_ids: list[str]) -> SubmitOutcome:
+    """One tenant's READY claims of this batch."""
+    return submit_ready(tenant_id, claim_ids, get_deps())
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """SQS batch entry point: parse every record, group by tenant, submit per tenant."""
+    failed: list[str] = []
+    by_tenant: dict[str, list[ClaimReadyRecord]] = defaultdict(list)
+    for raw in event.get("Records", []):
+        try:
+            record = ClaimReadyRecord.model_validate(raw)
+        except ValidationError as exc:
+            message_id = str(raw.get("messageId", ""))
+            logger.error(
+                "unreadable Claim Ready record",
+                extra={"message_id": message_id, "errors": exc.errors(include_input=False, include_url=False)},
+            )
+            failed.append(message_id)
+            continue
+        by_tenant[record.body.detail.tenant_id].append(record)
+
+    for tenant_id, records in by_tenant.items():
+        message_ids = [record.messageId for record in records]
+        try:
+            outcome = submit_tenant(tenant_id, [record.body.detail.claim_id for record in records])
+        except Exception as exc:
+            logger.error(
+                "tenant submission failed",
+                extra={"tenant_id": tenant_id, "records": len(records), **failure_fields(exc)},
+            )
+            failed.extend(message_ids)
+            continue
+        logger.info("tenant submission done", extra=outcome.model_dump())
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -1,0 +1,187 @@
+"""submit_claims under moto with the real sandbox clearinghouse: READY claims -> archived 837P -> SUBMITTED."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from claimbridge.local.sandbox import SandboxClearinghouse
+from claimbridge.mapping import claim_id_for
+from claimbridge.state import ClaimState
+from claimbridge.tenants import TenantConfig
+
+from functions.ingest_fhir import app as ingest_app
+from functions.submit_claims import app as submit_app
+from tests.integration.conftest import Infra, drain
+from tests.integration.handler_events import FakeLambdaContext, ingest_event, sqs_event_from_bus_events
+
+pytestmark = pytest.mark.integration
+
+BUNDLES = Path(__file__).resolve().parents[2] / "events" / "bundles"
+TENANT = "demo-practice"
+
+
+def ingest(infra: Infra, tenant_id: str, names: list[str]) -> list[str]:
+    """Ingest bundles for a tenant; return the claim ids of the Claim Ready events SubmitQueue received."""
+    s3 = boto3.client("s3")
+    locations = []
+    for name in names:
+        key = f"{tenant_id}/{Path(name).name}"
+        s3.put_object(Bucket=infra.inbound_bucket, Key=key, Body=(BUNDLES / name).read_bytes())
+        locations.append((infra.inbound_bucket, key))
+    response = ingest_app.lambda_handler(ingest_event(locations), FakeLambdaContext())
+    assert response == {"batchItemFailures": []}
+    return [event["detail"]["claim_id"] for event in infra.bus_events() if event["detail-type"] == "Claim Ready"]
+
+
+def submit_queue_event(infra: Infra) -> dict[str, Any]:
+    """The SubmitQueue batch exactly as the template's ClaimReadyRule delivered it (moto omits ``account``)."""
+    bodies = drain(infra.queue_urls["SubmitQueue"])
+    for body in bodies:
+        body.setdefault("account", "123456789012")
+    return sqs_event_from_bus_events(bodies, "submit_claims_claim_ready.json")
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    response: dict[str, Any] = dict(submit_app.lambda_handler(event, FakeLambdaContext()))
+    return response
+
+
+def test_submit_claims_ready_claims_are_archived_and_submitted(
+    infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse
+) -> None:
+    # Given two READY claims announced on SubmitQueue
+    ingest(infra, TENANT, ["intake-90791.json", "telehealth-90837-home.json"])
+    event = submit_queue_event(infra)
+    assert len(event["Records"]) == 2
+
+    # When submit_claims handles the batch
+    response = invoke(event)
+
+    # Then one interchange holding both claims is archived, recorded and sent, and both claims are SUBMITTED
+    assert response == {"batchItemFailures": []}
+    assert infra.archive_keys("x12/837p/") == [f"x12/837p/{TENANT}/000000001.x12"]
+    x12 = infra.archive_text(f"x12/837p/{TENANT}/000000001.x12")
+    claim_ids = sorted([claim_id_for(TENANT, "Claim/clm-1"), claim_id_for(TENANT, "Claim/clm-2")])
+    for claim_id in claim_ids:
+        assert f"CLM*{claim_id}*" in x12
+        stored = infra.store.get_claim(TENANT, claim_id)
+        assert stored is not None
+        assert stored.state == ClaimState.SUBMITTED
+        assert stored.submission_id == "CBSANDBOX-000000001"
+        assert stored.pending_submission_id is None
+    record = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
+    assert record is not None
+    assert (record.outcome, record.attempts, record.idempotency_key) == ("submitted", 1, f"{TENANT}-000000001")
+    assert sorted(record.claim_ids) == claim_ids
+    assert record.clearinghouse_reference
+    submitted = [e["detail"] for e in infra.bus_events() if e["detail-type"] == "Claim Submitted"]
+    assert sorted(d["claim_id"] for d in submitted) == claim_ids
+    assert {d["interchange_control_number"] for d in submitted} == {"000000001"}
+    # The sandbox validated it with pyx12 and published its acknowledgements
+    listing = httpx.get(f"{sandbox.url}/reports", headers={"Authorization": "Key test"}).json()
+    assert {item["kind"] for item in listing["items"]} >= {"999"}
+
+
+def test_submit_claims_redelivered_event_submits_nothing_twice(
+    infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse
+) -> None:
+    # Given a batch that was submitted
+    ingest(infra, TENANT, ["intake-90791.json"])
+    event = submit_queue_event(infra)
+    invoke(event)
+
+    # When SQS delivers the same batch again
+    response = invoke(event)
+
+    # Then no second interchange is written and the claim was submitted once
+    assert response == {"batchItemFailures": []}
+    assert infra.archive_keys("x12/837p/") == [f"x12/837p/{TENANT}/000000001.x12"]
+    history = infra.store.history(TENANT, claim_id_for(TENANT, "Claim/clm-2"))
+    assert [h.to_state for h in history].count(ClaimState.SUBMITTED) == 1
+
+
+def test_submit_claims_unavailable_clearinghouse_retries_same_interchange(
+    infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse
+) -> None:
+    # Given a READY claim and a clearinghouse that answers the next submission with 503
+    ingest(infra, TENANT, ["intake-90791.json"])
+    event = submit_queue_event(infra)
+    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"fail_next": {"count": 1, "status": 503}}).raise_for_status()
+    claim_id = claim_id_for(TENANT, "Claim/clm-2")
+
+    # When the batch is handled
+    first = invoke(event)
+
+    # Then every record is reported for retry, the claim stays READY and the attempt is recorded
+    assert first == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+    waiting = infra.store.get_claim(TENANT, claim_id)
+    assert waiting is not None
+    assert (waiting.state, waiting.pending_submission_id) == (ClaimState.READY, "CBSANDBOX-000000001")
+    pending = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
+    assert pending is not None
+    assert (pending.outcome, pending.attempts) == ("pending", 1)
+
+    # When SQS redelivers the batch and the clearinghouse is back
+    second = invoke(event)
+
+    # Then the same interchange (same ISA13, same idempotency key) goes out and the claim is SUBMITTED
+    assert second == {"batchItemFailures": []}
+    assert infra.archive_keys("x12/837p/") == [f"x12/837p/{TENANT}/000000001.x12"]
+    sent = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
+    assert sent is not None
+    assert (sent.outcome, sent.attempts) == ("submitted", 2)
+    done = infra.store.get_claim(TENANT, claim_id)
+    assert done is not None
+    assert done.state == ClaimState.SUBMITTED
+
+
+def test_submit_claims_groups_by_tenant_and_fails_only_the_unreachable_tenant(
+    infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse
+) -> None:
+    # Given READY claims of two tenants; the second tenant's clearinghouse endpoint refuses connections
+    other_block = demo_tenant.clearinghouse.model_copy(update={"endpoint": "http://127.0.0.1:9"})
+    other = demo_tenant.model_copy(update={"tenant_id": "other-practice", "clearinghouse": other_block})
+    infra.store.put_tenant_config(other)
+    ingest(infra, TENANT, ["intake-90791.json"])
+    ingest(infra, "other-practice", ["telehealth-90837-home.json"])
+    event = submit_queue_event(infra)
+    other_ids = [r["messageId"] for r in event["Records"] if '"other-practice"' in r["body"]]
+    assert len(other_ids) == 1
+
+    # When one batch carries both tenants' Claim Ready events
+    response = invoke(event)
+
+    # Then only the unreachable tenant's record is failed; the demo tenant's claim went out in its own interchange
+    assert response == {"batchItemFailures": [{"itemIdentifier": other_ids[0]}]}
+    assert infra.archive_keys("x12/837p/") == [
+        f"x12/837p/{TENANT}/000000001.x12",
+        "x12/837p/other-practice/000000001.x12",
+    ]
+    mine = infra.store.get_claim(TENANT, claim_id_for(TENANT, "Claim/clm-2"))
+    theirs = infra.store.get_claim("other-practice", claim_id_for("other-practice", "Claim/clm-1"))
+    assert mine is not None
+    assert theirs is not None
+    assert (mine.state, theirs.state) == (ClaimState.SUBMITTED, ClaimState.READY)
+
+
+def test_submit_claims_unreadable_record_fails_alone(
+    infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse
+) -> None:
+    # Given a batch with one good Claim Ready and one body that is not a Claim Ready event
+    ingest(infra, TENANT, ["intake-90791.json"])
+    event = submit_queue_event(infra)
+    poison = dict(event["Records"][0], messageId="poison-1", body='{"detail-type": "Something Else"}')
+    event["Records"].append(poison)
+
+    # When the batch is handled
+    response = invoke(event)
+
+    # Then only the poison record fails
+    assert response == {"batchItemFailures": [{"itemIdentifier": "poison-1"}]}
+    stored = infra.store.get_claim(TENANT, claim_id_for(TENANT, "Claim/clm-2"))
+    assert stored is not None
+    assert stored.state == ClaimState.SUBMITTED
