@@ -759,3 +759,45 @@ def test_mapping_several_claims_map_independently() -> None:
     assert [c.claim.source.key for c in result.claims] == ["Claim/clm-1"]
     assert [(r.source_key, r.findings[0].rule_id) for r in result.rejected] == [("Claim/clm-2", "IN-REF")]
     assert_no_phi(result)
+
+
+def test_mapping_supervisor_and_referring_come_from_care_team_and_referral() -> None:
+    # Given a supervisor on the care team and a referral whose requester is a practitioner
+    bundle = example()
+    for pid, npi in (("sup", "1987654328"), ("ref", "1000000004")):
+        add(
+            bundle,
+            {
+                "resourceType": "Practitioner",
+                "id": pid,
+                "name": [{"family": pid.upper()}],
+                "identifier": [{"system": NPI, "value": npi}],
+            },
+            f"urn:uuid:{pid}",
+        )
+    add(
+        bundle,
+        {
+            "resourceType": "ServiceRequest",
+            "id": "sr-1",
+            "status": "active",
+            "intent": "order",
+            "subject": {"reference": "urn:uuid:0b6b1c1e-0000-4000-8000-000000000001"},
+            "requester": {"reference": "urn:uuid:ref"},
+        },
+        "urn:uuid:sr-1",
+    )
+    claim(bundle)["careTeam"].append(
+        {
+            "sequence": 2,
+            "provider": {"reference": "urn:uuid:sup"},
+            "role": coding("http://terminology.hl7.org/CodeSystem/claimcareteamrole", "supervisor"),
+        }
+    )
+    claim(bundle)["referral"] = {"reference": "urn:uuid:sr-1"}
+    # When it is mapped
+    built, _ = mapped(bundle)
+    # Then 2310D and 2310A are filled, and the rendering clinician is unchanged
+    assert built.supervising is not None and built.supervising.npi == "1987654328"
+    assert built.referring is not None and built.referring.npi == "1000000004"
+    assert built.rendering is not None and built.rendering.npi == "1111111112"

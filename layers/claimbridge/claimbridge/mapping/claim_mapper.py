@@ -599,15 +599,15 @@ def _referral_requester(scope: ClaimScope) -> Clinician | None:
     referral = scope.resolve_optional(
         anchor.resource.get("referral"), source=anchor, element="referral", types=("ServiceRequest",)
     )
-    if referral is None or referral.resource.get("requester") is None:
+    if referral is None:
         return None
-    requester = scope.resolver
-    try:
-        target = requester.resolve(referral.resource.get("requester"), source=referral, path=referral.at("requester"))
-    except UnresolvedReference:
-        scope.warn("IN-REF", referral.at("requester"), "referring requester not found; 2310A not sent")
-        return None
-    if target.resource_type not in {"Practitioner", "PractitionerRole"}:
+    requester = scope.resolve_optional(
+        referral.resource.get("requester"),
+        source=referral,
+        element="requester",
+        types=("Practitioner", "PractitionerRole", "Organization", "Patient", "RelatedPerson", "Device"),
+    )
+    if requester is None or requester.resource_type not in {"Practitioner", "PractitionerRole"}:
         return None
     return clinician(scope, referral.resource.get("requester"), source=referral, element="requester")
 
