@@ -74,8 +74,8 @@ class PersonName(BaseModel):
     model_config = _FROZEN
 
     last: Annotated[str, Field(min_length=1, repr=False)]
-    first: Annotated[str, Field(default="", repr=False)]
-    middle: Annotated[str, Field(default="", repr=False)]
+    first: Annotated[str, Field(repr=False)] = ""
+    middle: Annotated[str, Field(repr=False)] = ""
 
 
 class BillingProvider(BaseModel):
@@ -111,10 +111,10 @@ class Subscriber(BaseModel):
 
     name: PersonName
     member_id: Annotated[str, Field(min_length=1, max_length=80, repr=False)]
-    birth_date: Annotated[date | None, Field(default=None, repr=False)]
+    birth_date: Annotated[date | None, Field(repr=False)] = None
     gender: Gender = Gender.UNKNOWN
     address: Address | None = None
-    group_number: Annotated[str | None, Field(default=None, repr=False)]
+    group_number: Annotated[str | None, Field(repr=False)] = None
 
 
 class Patient(BaseModel):
@@ -124,7 +124,7 @@ class Patient(BaseModel):
 
     name: PersonName
     relationship: Literal["01", "19", "G8"]
-    birth_date: Annotated[date | None, Field(default=None, repr=False)]
+    birth_date: Annotated[date | None, Field(repr=False)] = None
     gender: Gender = Gender.UNKNOWN
     address: Address | None = None
 
@@ -181,9 +181,9 @@ class ServiceLine(BaseModel):
     service_date: date
     service_date_end: date | None = None
     line_control_number: Annotated[str, Field(min_length=1, max_length=50)]
-    prior_authorization: Annotated[str | None, Field(default=None, max_length=50)]
+    prior_authorization: Annotated[str | None, Field(max_length=50)] = None
     rendering_override: Clinician | None = None
-    documented_minutes: Annotated[int | None, Field(default=None, ge=0)]
+    documented_minutes: Annotated[int | None, Field(ge=0)] = None
     telehealth: TelehealthFacts = TelehealthFacts()
     fhir_path: str = ""
 
@@ -204,8 +204,8 @@ class ProfessionalClaim(BaseModel):
     patient: Patient | None = None
     place_of_service: PlaceOfService
     frequency: ClaimFrequency = ClaimFrequency.ORIGINAL
-    payer_claim_control_number: Annotated[str | None, Field(default=None, max_length=50)]
-    prior_authorization: Annotated[str | None, Field(default=None, max_length=50)]
+    payer_claim_control_number: Annotated[str | None, Field(max_length=50)] = None
+    prior_authorization: Annotated[str | None, Field(max_length=50)] = None
     diagnoses: Annotated[tuple[IcdCode, ...], Field(min_length=1, max_length=12)]
     rendering: Clinician | None = None
     referring: Clinician | None = None
