@@ -199,3 +199,23 @@ def test_python_dash_m_claimbridge_runs_the_same_cli(tmp_path: Path) -> None:
     # Then it exits 2 for the unreadable file
     assert completed.returncode == 2
     assert "IN-FORMAT" in completed.stderr
+
+
+def test_cli_convert_holds_only_the_claim_the_writer_refuses(tmp_path: Path) -> None:
+    # Given two COMM-A claims, one with a patient name that has no X12-writable character
+    good = example()
+    bad = example()
+    claim(bad)["id"] = "clm-unwritable"
+    resource(bad, "Patient")["name"] = [{"family": "\U0001f642\U0001f642", "given": ["\U0001f642"]}]
+    (tmp_path / "good.json").write_text(json.dumps(good))
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    # When both are converted
+    code, findings, out = _convert(tmp_path, tmp_path / "good.json", tmp_path / "bad.json")
+    # Then the refused claim is HELD with the writer's finding and the other is written alone
+    assert code == 1
+    outcomes = {c["source_key"]: c for c in findings["claims"]}
+    assert outcomes["Claim/clm-1"]["outcome"] == "READY"
+    assert outcomes["Claim/clm-unwritable"]["outcome"] == "HELD"
+    assert outcomes["Claim/clm-unwritable"]["findings"][0]["x12_location"]
+    (interchange,) = out.glob("*.x12")
+    assert interchange.read_text().count("CLM*") == 1

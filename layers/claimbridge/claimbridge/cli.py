@@ -63,6 +63,7 @@ class _Outcome:
 class _Run:
     tenant: TenantConfig
     as_of: date
+    state_dir: Path
     files: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[_Outcome] = field(default_factory=list)
     interchanges: list[dict[str, Any]] = field(default_factory=list)
@@ -140,11 +141,11 @@ def convert(
         for pointer, rule in exc.problems:
             _err(f"{tenant_path}: {pointer}: {rule}")
         return EXIT_UNREADABLE
-    run = _Run(tenant=tenant, as_of=as_of or date.today())
+    run = _Run(tenant=tenant, as_of=as_of or date.today(), state_dir=state_dir)
     for path in files:
         _intake_file(run, path)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write_interchanges(run, out_dir, state_dir)
+    _write_interchanges(run, out_dir)
     _write_findings(run, out_dir)
     return _exit_status(run)
 
@@ -208,46 +209,57 @@ def _intake_file(run: _Run, path: Path) -> None:
     _out(f"{name}: {len(result.claims)} claim(s) mapped, {len(result.rejected)} rejected, {result.skipped} skipped")
 
 
-def _write_interchanges(run: _Run, out_dir: Path, state_dir: Path) -> None:
+def _write_interchanges(run: _Run, out_dir: Path) -> None:
     """One interchange per payer, holding that payer's READY claims."""
     by_payer: dict[str, list[_Outcome]] = {}
     for outcome in run.outcomes:
         if outcome.outcome == READY and outcome.claim is not None:
             by_payer.setdefault(outcome.claim.payer.key, []).append(outcome)
     tenant = run.tenant
-    counter_key = f"{tenant.submitter.id}:{tenant.clearinghouse.receiver.id}"
     for payer_key, outcomes in sorted(by_payer.items()):
-        claims = [outcome.claim for outcome in outcomes if outcome.claim is not None]
-        control = next_interchange_control(state_dir, counter_key=counter_key)
-        try:
-            text = writer.write_837p(claims, tenant=tenant, control=control, created=datetime.now(UTC))
-        except ClaimsError as exc:
-            location = getattr(exc, "x12_location", "")
-            for outcome in outcomes:
-                outcome.outcome = HELD
-                outcome.findings.append(
-                    Finding(
-                        rule_id=getattr(exc, "code", "X12-WRITE"),
-                        severity=Severity.ERROR,
-                        x12_location=str(location),
-                        message="the payer's 837P could not be written; see the other claims' findings",
-                    )
-                )
-            _err(f"837P for payer {payer_key} not written: {exc}")
+        result = _write_payer(run, payer_key, outcomes)
+        if result is None:
             continue
-        file_name = f"{tenant.tenant_id}-{payer_key}-{control.interchange_number:09d}.x12"
-        (out_dir / file_name).write_text(text, encoding="ascii")
-        for outcome in outcomes:
+        control, interchange = result
+        file_name = f"{tenant.tenant_id}-{payer_key}-{control:09d}.x12"
+        (out_dir / file_name).write_text(interchange, encoding="ascii")
+        written = [outcome for outcome in outcomes if outcome.outcome == READY]
+        for outcome in written:
             outcome.interchange = file_name
         run.interchanges.append(
-            {
-                "file": file_name,
-                "payer": payer_key,
-                "interchange_control_number": control.interchange_number,
-                "claims": len(claims),
-            }
+            {"file": file_name, "payer": payer_key, "interchange_control_number": control, "claims": len(written)}
         )
-        _out(f"wrote {out_dir / file_name} ({len(claims)} claim(s), payer {payer_key})")
+        _out(f"wrote {out_dir / file_name} ({len(written)} claim(s), payer {payer_key})")
+
+
+def _write_payer(run: _Run, payer_key: str, outcomes: list[_Outcome]) -> tuple[int, str] | None:
+    """The payer's interchange; a claim the writer refuses is held and the others are written without it."""
+    tenant = run.tenant
+    pending = list(outcomes)
+    while pending:
+        claims = [outcome.claim for outcome in pending if outcome.claim is not None]
+        control = next_interchange_control(
+            run.state_dir, counter_key=f"{tenant.submitter.id}:{tenant.clearinghouse.receiver.id}"
+        )
+        try:
+            return control.interchange_number, writer.write_837p(
+                claims, tenant=tenant, control=control, created=datetime.now(UTC)
+            )
+        except ClaimsError as exc:
+            claim_id = getattr(exc, "claim_id", None)
+            refused = [o for o in pending if o.claim is not None and o.claim.claim_id == claim_id] or pending
+            finding = Finding(
+                rule_id=str(getattr(exc, "code", "X12-WRITE")),
+                severity=Severity.ERROR,
+                x12_location=str(getattr(exc, "x12_location", "")),
+                message=str(getattr(exc, "reason", "the 837P writer refused the claim")),
+            )
+            for outcome in refused:
+                outcome.outcome = HELD
+                outcome.findings.append(finding)
+                pending.remove(outcome)
+            _err(f"837P for payer {payer_key}: {len(refused)} claim(s) held ({finding.rule_id} {finding.x12_location})")
+    return None
 
 
 def _write_findings(run: _Run, out_dir: Path) -> None:

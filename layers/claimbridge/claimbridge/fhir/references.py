@@ -56,7 +56,9 @@ class Resolver:
         self._by_full_url: dict[str, list[Located]] = defaultdict(list)
         self._by_type_id: dict[tuple[str, str], list[Located]] = defaultdict(list)
         self._by_identifier_value: dict[str, list[Located]] = defaultdict(list)
+        self._entry_paths: dict[int, str] = {}
         for located in submission.entries:
+            self._entry_paths[located.entry_index] = located.path
             if located.full_url:
                 self._by_full_url[located.full_url].append(located)
             if located.id:
@@ -131,10 +133,7 @@ class Resolver:
         return Located(item, contained_path, source.entry_index, source.full_url, root)
 
     def _root_path(self, source: Located) -> str:
-        for located in self.submission.entries:
-            if located.entry_index == source.entry_index:
-                return located.path
-        return source.path
+        return self._entry_paths.get(source.entry_index, source.path)
 
     def _search(self, resource_type: str, query: str, path: str) -> Located:
         params = dict(parse_qsl(query, keep_blank_values=True))
