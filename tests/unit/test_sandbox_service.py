@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from claimbridge.local.sandbox import ApiFailure, FaultRequest, SandboxService, SandboxState
 from claimbridge.x12.acks import ClaimStatusAck, FunctionalGroupAck, StatusCode, parse_277ca, parse_999
+from claimbridge.x12.reader import read_segments
 from claimbridge.x12.validate import validate_837p, validate_x12
 from pydantic import ValidationError
 
@@ -192,6 +193,37 @@ def test_sandbox_answers_pyx12_errors_with_located_999_rejection(service: Sandbo
     )
     assert [(e.position, e.component, e.code) for e in error.element_errors] == [(5, 1, "7")]
     assert claims == []
+
+
+@pytest.mark.parametrize(
+    ("broken", "group_codes"),
+    [
+        (("GE*1*7", "GE*1*8"), ("4",)),  # GS06 and GE02 differ: AK905 4
+        (("IEA*1*", "IEA*2*"), ()),  # an interchange trailer error (a TA1 matter) rejects every group
+    ],
+)
+def test_sandbox_rejects_group_on_envelope_errors(
+    service: SandboxService, broken: tuple[str, str], group_codes: tuple[str, ...]
+) -> None:
+    # Given a clean transaction set inside a broken envelope
+    # When it is submitted
+    _submit(service, CLEAN_837P.replace(*broken))
+    # Then the group is rejected (AK9 R, with the AK905 code when there is one) and nothing reaches the 277CA
+    groups, claims = _acks(service)
+    assert [(g.status, g.error_codes, g.transactions[0].status) for g in groups] == [("R", group_codes, "R")]
+    assert claims == []
+
+
+def test_sandbox_answers_with_envelope_ids_swapped(service: SandboxService) -> None:
+    # Given a submission from DEMOBH01 to CBSANDBOX whose GS ids differ from its ISA ids
+    x12 = CLEAN_837P.replace("GS*HC*DEMOBH01*CBSANDBOX*", "GS*HC*DEMOAPP*CHAPP*")
+    # When it is answered
+    _submit(service, x12)
+    # Then every response goes from the receiver back to the sender, at ISA and at GS level
+    for _kind, text in _reports(service):
+        isa, gs = read_segments(text)[:2]
+        assert (isa.element(6).strip(), isa.element(8).strip(), isa.element(15)) == ("CBSANDBOX", "DEMOBH01", "T")
+        assert (gs.element(2), gs.element(3)) == ("CHAPP", "DEMOAPP")
 
 
 def test_sandbox_acknowledges_each_transaction_set(service: SandboxService) -> None:

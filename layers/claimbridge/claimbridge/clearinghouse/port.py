@@ -1,4 +1,8 @@
-"""The clearinghouse port. INTERFACE STUB: owned by the clearinghouse work; keep these names and signatures."""
+"""The clearinghouse port: what the pipeline needs from any clearinghouse, whatever the wire (HTTPS API, SFTP, ...).
+
+Adapters: ``claimbridge.clearinghouse.x12_api.X12ApiClearinghouse`` (raw-X12 HTTP API, also the local sandbox);
+``claimbridge.clearinghouse.adapter_for`` picks one per tenant. Errors: ``claimbridge.clearinghouse.errors``.
+"""
 
 from __future__ import annotations
 

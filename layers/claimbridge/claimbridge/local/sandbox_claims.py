@@ -81,6 +81,8 @@ class SubmittedInterchange:
     last_position: int = 0
     submitter: Party | None = None
     receiver: Party | None = None
+    application_sender: str = ""
+    application_receiver: str = ""
     groups: list[SubmittedGroup] = field(default_factory=list)
 
 
@@ -169,6 +171,9 @@ class _Reader:
 
     def _on_gs(self, segment: Segment) -> None:
         if self.interchange:
+            if not self.interchange.groups:
+                self.interchange.application_sender = segment.element(2)
+                self.interchange.application_receiver = segment.element(3)
             self.interchange.groups.append(
                 SubmittedGroup(segment.element(1), segment.element(6), segment.element(8), segment.position)
             )

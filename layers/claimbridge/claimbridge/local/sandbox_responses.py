@@ -48,7 +48,9 @@ ACCEPTED = StatusCode(category="A2", status="20")
 DEFAULT_REJECTION = StatusCode(category="A7", status="562", entity="85")
 
 _ELEMENT_REF = re.compile(r"^[A-Z0-9]{2,3}?(?P<position>[0-9]{2})(-(?P<component>[0-9]{1,2}))?$")
-_GROUP_CODE_ALIASES = {"VERSION": "2"}  # the validator's "GS08 is not 005010X222A1": 999 "version not supported"
+# The validator's "GS08 is not 005010X222A1" and "no map for this version": 999 AK905 2 "version not supported".
+# Interchange-level findings (what a TA1 would report) reject every group: there is no TA1 from this sandbox.
+_GROUP_CODE_ALIASES = {"VERSION": "2", "NO-MAP": "2"}
 _UNKNOWN_PARTY = Party(name="UNKNOWN", id_qualifier="46", id="0")
 
 
@@ -123,7 +125,7 @@ def acknowledge_group(
     group_codes = [
         _GROUP_CODE_ALIASES.get(issue.code, issue.code)
         for issue in issues
-        if issue.level in ("group", "interchange") and _in_group(group, issue.segment_index)
+        if issue.level == "interchange" or (issue.level == "group" and _in_group(group, issue.segment_index))
     ]
     rejected_group = force_reject or bool(group_codes)
     transactions: list[TransactionSetAck] = []
@@ -279,6 +281,8 @@ def _envelope(interchange: SubmittedInterchange, control_number: int, created: d
     return AckEnvelope(
         sender_qualifier=qualifier,
         sender_id=(interchange.receiver_id or SANDBOX_ID)[:15],
+        application_sender=_application_id(interchange.application_receiver),
+        application_receiver=_application_id(interchange.application_sender),
         receiver_qualifier=interchange.sender_qualifier if len(interchange.sender_qualifier) == 2 else "ZZ",
         receiver_id=(interchange.sender_id or "UNKNOWN")[:15],
         interchange_number=control_number,
@@ -286,3 +290,8 @@ def _envelope(interchange: SubmittedInterchange, control_number: int, created: d
         usage_indicator="P" if interchange.usage_indicator == "P" else "T",
         created=created,
     )
+
+
+def _application_id(value: str) -> str | None:
+    """GS02/GS03 of the submission, reused swapped when it fits the 2-15 characters of the response's GS."""
+    return value if 2 <= len(value) <= 15 else None
