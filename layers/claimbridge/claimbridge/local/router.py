@@ -110,13 +110,15 @@ class DrainReport:
 class LocalRouter:
     """Delivers the local stack's queues and schedules to the handler functions, in this process.
 
-    ``log_stream``: where the handlers' stdout goes (Powertools logs and EMF metrics); default: this process's stdout.
+    ``log_stream``: where the handlers' stdout and stderr go (Powertools logs, EMF metrics, warnings, the traceback
+    of a failed invocation), like a function's log group; default: this process's own streams.
     """
 
     def __init__(self, stack: LocalStack, *, log_stream: IO[str] | None = None) -> None:
         self.stack = stack
         self.log_stream = log_stream
         self._handlers: dict[str, Handler] = {}
+        _cold_start()
 
     # -- handlers
 
@@ -164,7 +166,7 @@ class LocalRouter:
             if self.log_stream is None:
                 yield
             else:
-                with contextlib.redirect_stdout(self.log_stream):
+                with contextlib.redirect_stdout(self.log_stream), contextlib.redirect_stderr(self.log_stream):
                     yield
         finally:
             restore_env(previous)
@@ -316,6 +318,22 @@ class LocalRouter:
             logical_id = next(key for key, url in self.stack.queue_urls().items() if url == dlq_url)
             counts[logical_id] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
         return counts
+
+
+def _cold_start() -> None:
+    """Forget what an earlier stack left in this process, as a new Lambda container would not have it.
+
+    Handler modules are imported afresh by each router; the package's own ``lru_cache`` factories (settings read
+    from the environment, clients) are shared by the process, so they are cleared here. Otherwise a second local
+    stack in the same process (tests, repeated demos) would be served the first one's table and bucket names.
+    """
+    for name, module in list(sys.modules.items()):
+        if name != "claimbridge" and not name.startswith("claimbridge."):
+            continue
+        for value in list(vars(module).values()):
+            cache_clear = getattr(value, "cache_clear", None)
+            if callable(cache_clear) and hasattr(value, "cache_info"):
+                cache_clear()
 
 
 def scheduled_event(schedule: ScheduledInvocation, region: str) -> dict[str, Any]:

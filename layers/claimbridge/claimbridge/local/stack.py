@@ -274,6 +274,7 @@ class LocalStack:
     schedules: tuple[ScheduledInvocation, ...] = field(init=False, default=())
     translated: dict[str, Any] = field(init=False, default_factory=dict)
     _server: Any = field(init=False, default=None, repr=False)
+    _clients: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
 
     # -- lifecycle
 
@@ -314,6 +315,7 @@ class LocalStack:
         finally:
             self._server.stop()
             self._server = None
+            self._clients.clear()
 
     def _reset_moto(self) -> None:
         httpx.post(f"{self.endpoint_url}/moto-api/reset", timeout=10).raise_for_status()
@@ -321,13 +323,15 @@ class LocalStack:
     # -- clients and environment
 
     def client(self, service: str) -> Any:
-        """A boto3 client for any service of the local stack (untyped; the typed ones are below)."""
-        return boto3.session.Session(
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
-            region_name=self.region,
-        ).client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+        """A boto3 client for any service of the local stack (untyped; the typed ones are below), made once."""
+        if service not in self._clients:
+            self._clients[service] = boto3.session.Session(
+                aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+                region_name=self.region,
+            ).client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+        return self._clients[service]
 
     def s3(self) -> S3Client:
         client: S3Client = self.client("s3")
