@@ -1,0 +1,102 @@
+"""events/*.json: every sample parses with the Powertools model its handler uses and matches the template's rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from claimbridge.events import (
+    DETAIL_TYPES,
+    ClaimReady,
+    ClaimReadyRecord,
+    InboundObjectRecord,
+    ResponseObjectRecord,
+    ScheduledEvent,
+)
+from pydantic import BaseModel
+
+from tests.support.sam import sam_resource
+
+pytestmark = pytest.mark.contract
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+SQS_SAMPLES: list[tuple[str, type[BaseModel], str]] = [
+    ("ingest_fhir_object_created.json", InboundObjectRecord, "InboundObjectCreatedRule"),
+    ("submit_claims_claim_ready.json", ClaimReadyRecord, "ClaimReadyRule"),
+    ("process_responses_object_created.json", ResponseObjectRecord, "ResponseObjectCreatedRule"),
+]
+
+
+def load(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return document
+
+
+def test_events_every_sample_is_covered_by_a_contract() -> None:
+    # Given the sample files (bundles are FHIR inputs, not Lambda events)
+    names = sorted(path.name for path in EVENTS.glob("*.json"))
+
+    # Then each one is checked below
+    assert names == sorted([name for name, _, _ in SQS_SAMPLES] + ["poll_clearinghouse_scheduled.json"])
+
+
+@pytest.mark.parametrize(("name", "model", "rule"), SQS_SAMPLES)
+def test_events_sqs_sample_parses_with_handler_model_and_matches_template_rule(
+    name: str, model: type[BaseModel], rule: str
+) -> None:
+    # Given a sample SQS event and the rule that routes such events to the queue
+    records = load(name)["Records"]
+    pattern = sam_resource(rule)["Properties"]["EventPattern"]
+
+    for record in records:
+        # When the record is parsed with the handler's model
+        parsed = model.model_validate(record)
+
+        # Then the body is the EventBridge event the rule would have matched
+        body = json.loads(record["body"])
+        assert body["source"] in pattern["source"]
+        assert body["detail-type"] in pattern["detail-type"]
+        assert getattr(parsed, "messageId", None) == record["messageId"]
+        key_rule = pattern.get("detail", {}).get("object", {}).get("key")
+        if key_rule:
+            assert body["detail"]["object"]["key"].startswith(key_rule[0]["prefix"])
+
+
+def test_events_claim_ready_sample_detail_is_the_bus_model() -> None:
+    # Given the SubmitQueue sample
+    record = ClaimReadyRecord.model_validate(load("submit_claims_claim_ready.json")["Records"][0])
+
+    # Then its detail is a ClaimReady without extra keys, and the detail-type maps back to it
+    assert isinstance(record.body.detail, ClaimReady)
+    assert DETAIL_TYPES[record.body.detail_type] is ClaimReady
+
+
+def test_events_inbound_sample_key_starts_with_a_tenant_segment() -> None:
+    # Given the IngestQueue sample
+    record = InboundObjectRecord.model_validate(load("ingest_fhir_object_created.json")["Records"][0])
+
+    # Then the tenant is the first key segment (contract section 1)
+    assert record.body.detail.object.key.split("/")[0] == "demo-practice"
+
+
+def test_events_scheduled_sample_parses_with_poll_model() -> None:
+    # Given the schedule sample
+    event = ScheduledEvent.model_validate(load("poll_clearinghouse_scheduled.json"))
+
+    # Then it is an EventBridge Scheduled Event
+    assert (event.source, event.detail_type) == ("aws.events", "Scheduled Event")
+
+
+def test_events_bad_body_is_refused_by_the_model() -> None:
+    # Given a Claim Ready record whose detail lacks the claim id
+    record = load("submit_claims_claim_ready.json")["Records"][0]
+    body = json.loads(record["body"])
+    del body["detail"]["claim_id"]
+    record["body"] = json.dumps(body)
+
+    # When / Then parsing fails (the handler reports such a record as a batch item failure)
+    with pytest.raises(ValueError, match="claim_id"):
+        ClaimReadyRecord.model_validate(record)

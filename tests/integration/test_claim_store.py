@@ -1,0 +1,146 @@
+"""DynamoClaimStore under moto (table from template.yaml): tenants, lifecycle, counters, markers."""
+
+from __future__ import annotations
+
+import pytest
+from claimbridge.errors import StateConflict, TenantError
+from claimbridge.findings import Finding, Severity
+from claimbridge.state import ClaimState, StoredClaim
+from claimbridge.tenants import TenantConfig
+
+from tests.integration.conftest import Infra
+
+pytestmark = pytest.mark.integration
+
+TENANT = "demo-practice"
+
+
+def received(infra: Infra, claim_id: str = "CBTEST0001") -> StoredClaim:
+    return infra.store.create_claim(
+        tenant_id=TENANT,
+        claim_id=claim_id,
+        source_key=f"Claim/{claim_id.lower()}",
+        version="1",
+        claim=None,
+        findings=[Finding(rule_id="IN-REF", severity=Severity.ERROR, fhir_path="Claim.patient", message="missing")],
+        payer_key=None,
+        config_version=1,
+        previous_source=None,
+        reason="test",
+        actor="test",
+    )
+
+
+def test_store_tenant_config_versions_and_enabled_listing(infra: Infra, demo_tenant: TenantConfig) -> None:
+    # Given the demo tenant stored once (fixture) and a second, disabled tenant
+    infra.store.put_tenant_config(demo_tenant.model_copy(update={"tenant_id": "closed-practice", "enabled": False}))
+
+    # When the demo tenant is stored again
+    version = infra.store.put_tenant_config(demo_tenant)
+
+    # Then it is version 2, read back equal, and only enabled tenants are listed
+    assert version == 2
+    record = infra.store.get_tenant(TENANT)
+    assert (record.config, record.config_version) == (demo_tenant, 2)
+    assert [t.tenant_id for t in infra.store.list_enabled_tenants()] == [TENANT]
+
+
+@pytest.mark.parametrize("tenant_id", ["closed-practice", "never-configured"])
+def test_store_get_tenant_refuses_disabled_and_unknown_with_in_tenant(
+    infra: Infra, demo_tenant: TenantConfig, tenant_id: str
+) -> None:
+    # Given a disabled tenant next to the enabled demo tenant
+    infra.store.put_tenant_config(demo_tenant.model_copy(update={"tenant_id": "closed-practice", "enabled": False}))
+
+    # When / Then reading a disabled or unknown tenant raises IN-TENANT
+    with pytest.raises(TenantError) as raised:
+        infra.store.get_tenant_config(tenant_id)
+    assert raised.value.in_code == "IN-TENANT"
+
+
+def test_store_disallowed_transition_is_refused_and_recorded(infra: Infra) -> None:
+    # Given a claim in RECEIVED
+    claim = received(infra)
+
+    # When something asks for RECEIVED -> SUBMITTED (not in the lifecycle)
+    with pytest.raises(StateConflict):
+        infra.store.transition(claim, ClaimState.SUBMITTED, reason="skip the scrubber", actor="test")
+
+    # Then the claim is unchanged and the refused attempt is in its history
+    assert infra.store.get_claim(TENANT, claim.claim_id) == claim
+    history = infra.store.history(TENANT, claim.claim_id)
+    assert [(h.from_state, h.to_state, h.refused) for h in history] == [
+        (None, ClaimState.RECEIVED, False),
+        (ClaimState.RECEIVED, ClaimState.SUBMITTED, True),
+    ]
+    assert history[-1].reason == "refused: skip the scrubber"
+
+
+def test_store_stale_transition_loses_the_conditional_write(infra: Infra) -> None:
+    # Given two readers of the same RECEIVED claim; the first moves it to HELD
+    claim = received(infra)
+    infra.store.transition(claim, ClaimState.HELD, reason="first", actor="test")
+
+    # When the second writes from its stale copy
+    with pytest.raises(StateConflict):
+        infra.store.transition(claim, ClaimState.READY, reason="second", actor="test")
+
+    # Then the first write stands and only it is in the history
+    stored = infra.store.get_claim(TENANT, claim.claim_id)
+    assert stored is not None
+    assert (stored.state, stored.revision) == (ClaimState.HELD, 2)
+    assert [h.reason for h in infra.store.history(TENANT, claim.claim_id)] == ["test", "first"]
+
+
+def test_store_create_claim_twice_for_one_source_conflicts(infra: Infra) -> None:
+    # Given a stored claim
+    received(infra)
+
+    # When the same source is created again without naming the existing index entry
+    with pytest.raises(StateConflict):
+        received(infra)
+
+    # Then the source still maps to the one claim at version 1
+    source = infra.store.lookup_source(TENANT, "Claim/cbtest0001")
+    assert source is not None
+    assert (source.claim_id, source.version) == ("CBTEST0001", "1")
+
+
+def test_store_interchange_control_numbers_are_never_reused(infra: Infra) -> None:
+    # When numbers are drawn for two receivers of one tenant and for another tenant
+    first = [infra.store.next_interchange_control(TENANT, "CBSANDBOX").interchange_number for _ in range(3)]
+    other_receiver = infra.store.next_interchange_control(TENANT, "OTHERCH").interchange_number
+    other_tenant = infra.store.next_interchange_control("other-practice", "CBSANDBOX").interchange_number
+    after = infra.store.next_interchange_control(TENANT, "CBSANDBOX")
+
+    # Then each (tenant, receiver) counts up on its own, and ISA13 = GS06
+    assert first == [1, 2, 3]
+    assert (other_receiver, other_tenant) == (1, 1)
+    assert (after.interchange_number, after.group_number, after.transaction_number) == (4, 4, 1)
+
+
+def test_store_response_marker_is_set_once(infra: Infra) -> None:
+    # Given an unprocessed response object
+    key = "responses/demo-practice/999/R1.x12"
+    assert not infra.store.response_processed(TENANT, key)
+
+    # When it is marked twice
+    first = infra.store.mark_response_processed(TENANT, key, kind="999", changed=1)
+    second = infra.store.mark_response_processed(TENANT, key, kind="999", changed=1)
+
+    # Then only the first mark wins
+    assert (first, second) == (True, False)
+    assert infra.store.response_processed(TENANT, key)
+
+
+def test_store_worklist_by_state(infra: Infra) -> None:
+    # Given one HELD and one READY claim
+    held = received(infra, "CBTEST0001")
+    infra.store.transition(held, ClaimState.HELD, reason="errors", actor="test")
+    ready = received(infra, "CBTEST0002")
+    infra.store.transition(ready, ClaimState.READY, reason="clean", actor="test")
+
+    # When / Then the worklists list each under its state only
+    assert [c.claim_id for c in infra.store.claims_in_state(TENANT, ClaimState.HELD)] == ["CBTEST0001"]
+    assert [c.claim_id for c in infra.store.claims_in_state(TENANT, ClaimState.READY)] == ["CBTEST0002"]
+    assert infra.store.claims_in_state(TENANT, ClaimState.RECEIVED) == []
