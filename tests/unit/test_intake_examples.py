@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from claimbridge.errors import FileFormatError
 from claimbridge.intake import IntakeResult, intake_bundle
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.patient import Patient
 
 from tests.unit.fhir_builders import BUNDLES, PHI_VALUES, demo_tenant, findings_text
 
@@ -193,3 +195,27 @@ def test_intake_corpus_claims_relabelled_professional_are_rejected_with_in_codes
     text = findings_text(result)
     for family in names:
         assert family not in text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "telehealth-90837-home.json",
+        "intake-90791.json",
+        "em-99214-90833.json",
+        "bad/claim-without-coverage.json",
+        "bad/claim-without-patient.json",
+    ],
+)
+def test_example_bundles_are_valid_r4(name: str) -> None:
+    # Given an example bundle (bad ones are bad for Claimbridge, still well-formed R4)
+    # When the whole Bundle is validated with the R4B models, mandatory elements included
+    bundle = Bundle.model_validate_json((BUNDLES / name).read_text(encoding="utf-8"))
+    # Then it validates, with every date in 2026
+    assert bundle.type in {"collection", "transaction"}
+    assert "2025-" not in (BUNDLES / name).read_text(encoding="utf-8")
+
+
+def test_not_a_bundle_example_is_a_valid_patient() -> None:
+    patient = Patient.model_validate_json((BUNDLES / "bad" / "not-a-bundle.json").read_text(encoding="utf-8"))
+    assert patient.id == "pat-1"
