@@ -35,14 +35,18 @@ COVERAGE_PATH = "Bundle.entry[2].resource(Coverage/cov-1)"
 
 
 def mapped(bundle: Json) -> tuple[ProfessionalClaim, tuple[Finding, ...]]:
+    """The one claim of ``bundle``; its findings never carry the example's PHI."""
     result = run_intake(bundle)
+    assert_no_phi(result)
     assert not result.rejected, [f.model_dump() for r in result.rejected for f in r.findings]
     assert len(result.claims) == 1
     return result.claims[0].claim, result.claims[0].findings
 
 
 def rejected(bundle: Json) -> tuple[Finding, ...]:
+    """The findings of the one rejected source of ``bundle``; they never carry the example's PHI."""
     result = run_intake(bundle)
+    assert_no_phi(result)
     assert not result.claims
     assert len(result.rejected) == 1
     return result.rejected[0].findings
