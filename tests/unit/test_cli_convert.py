@@ -219,3 +219,20 @@ def test_cli_convert_holds_only_the_claim_the_writer_refuses(tmp_path: Path) -> 
     assert outcomes["Claim/clm-unwritable"]["findings"][0]["x12_location"]
     (interchange,) = out.glob("*.x12")
     assert interchange.read_text().count("CLM*") == 1
+
+
+def test_cli_convert_counts_the_same_claim_version_twice_as_a_duplicate(tmp_path: Path) -> None:
+    # Given the same bundle twice, and a new version of its claim in a third file
+    newer = example()
+    claim(newer)["meta"]["versionId"] = "2"
+    item_net = claim(newer)["item"][0]["net"]
+    item_net["value"] = 190
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    # When all three are converted in one run
+    code, findings, out = _convert(tmp_path, GOOD[0], GOOD[0], tmp_path / "newer.json")
+    # Then one claim is written, in its newest version, and the repeat is counted as a duplicate
+    assert code == 0
+    assert [(c["source_key"], c["version"]) for c in findings["claims"]] == [("Claim/clm-1", "2")]
+    assert [f["duplicates"] for f in findings["files"]] == [0, 1, 0]
+    (interchange,) = out.glob("*.x12")
+    assert "CLM*" in interchange.read_text() and "*190*" in interchange.read_text()

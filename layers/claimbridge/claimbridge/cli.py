@@ -175,9 +175,11 @@ def _intake_file(run: _Run, path: Path) -> None:
             }
         )
         return
+    duplicates = 0
     for mapped in result.claims:
         held = any(finding.severity == Severity.ERROR for finding in mapped.findings)
-        run.outcomes.append(
+        duplicates += _record(
+            run,
             _Outcome(
                 file=name,
                 source_key=mapped.claim.source.key,
@@ -185,17 +187,18 @@ def _intake_file(run: _Run, path: Path) -> None:
                 outcome=HELD if held else READY,
                 findings=list(mapped.findings),
                 claim=mapped.claim,
-            )
+            ),
         )
     for rejected in result.rejected:
-        run.outcomes.append(
+        duplicates += _record(
+            run,
             _Outcome(
                 file=name,
                 source_key=rejected.source_key,
                 version=rejected.version,
                 outcome=REJECTED,
                 findings=list(rejected.findings),
-            )
+            ),
         )
     run.files.append(
         {
@@ -204,9 +207,26 @@ def _intake_file(run: _Run, path: Path) -> None:
             "claims": len(result.claims),
             "rejected": len(result.rejected),
             "skipped": result.skipped,
+            "duplicates": duplicates,
         }
     )
-    _out(f"{name}: {len(result.claims)} claim(s) mapped, {len(result.rejected)} rejected, {result.skipped} skipped")
+    _out(
+        f"{name}: {len(result.claims)} claim(s) mapped, {len(result.rejected)} rejected, {result.skipped} skipped"
+        + (f", {duplicates} duplicate(s)" if duplicates else "")
+    )
+
+
+def _record(run: _Run, outcome: _Outcome) -> int:
+    """Keep one outcome per source key (contract section 8): the same version again is a duplicate (returns 1),
+    a new version replaces the earlier one."""
+    for index, earlier in enumerate(run.outcomes):
+        if earlier.source_key == outcome.source_key:
+            if earlier.version == outcome.version:
+                return 1
+            run.outcomes[index] = outcome
+            return 0
+    run.outcomes.append(outcome)
+    return 0
 
 
 def _write_interchanges(run: _Run, out_dir: Path) -> None:
@@ -236,11 +256,12 @@ def _write_payer(run: _Run, payer_key: str, outcomes: list[_Outcome]) -> tuple[i
     """The payer's interchange; a claim the writer refuses is held and the others are written without it."""
     tenant = run.tenant
     pending = list(outcomes)
+    # Drawn once: a refused write sent nothing, so the retry may reuse the number.
+    control = next_interchange_control(
+        run.state_dir, counter_key=f"{tenant.submitter.id}:{tenant.clearinghouse.receiver.id}"
+    )
     while pending:
         claims = [outcome.claim for outcome in pending if outcome.claim is not None]
-        control = next_interchange_control(
-            run.state_dir, counter_key=f"{tenant.submitter.id}:{tenant.clearinghouse.receiver.id}"
-        )
         try:
             return control.interchange_number, writer.write_837p(
                 claims, tenant=tenant, control=control, created=datetime.now(UTC)
