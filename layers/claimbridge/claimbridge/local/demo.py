@@ -10,6 +10,7 @@ is printed. The exit status is 0 only if every claim ended ACCEPTED.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ ARCHIVE_DOWNLOADS = {
 """Local folder under ``out`` -> archive prefix copied into it."""
 
 MAX_SETTLE_ROUNDS = 4
+MAX_LISTED_FILES = 5
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ def download_archive(stack: LocalStack, tenant_id: str, out_dir: Path) -> dict[s
     s3 = stack.s3()
     files: dict[str, list[Path]] = {}
     for folder, prefix_template in ARCHIVE_DOWNLOADS.items():
+        shutil.rmtree(out_dir / folder, ignore_errors=True)  # only this run's files, not an earlier run's
         prefix = prefix_template.format(tenant=tenant_id)
         paginator = s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=stack.archive_bucket, Prefix=prefix):
@@ -163,9 +166,12 @@ def render_report(run: PipelineRun, out_dir: Path) -> str:
         "",
     ]
     for folder in ARCHIVE_DOWNLOADS:
-        count = len(run.files.get(folder, []))
-        if count or folder != "quarantine":
-            lines.append(f"{folder:<11}{count:>3} file(s) in {out_dir / folder}")
+        paths = run.files.get(folder, [])
+        if paths or folder != "quarantine":
+            lines.append(f"{folder:<11}{len(paths):>3} file(s) in {out_dir / folder}")
+            lines.extend(f"{'':<14}{path}" for path in paths[:MAX_LISTED_FILES])
+            if len(paths) > MAX_LISTED_FILES:
+                lines.append(f"{'':<14}... and {len(paths) - MAX_LISTED_FILES} more")
     dead = {queue: count for queue, count in run.dead_letters.items() if count}
     if dead:
         lines.append(f"dead letters: {', '.join(f'{queue}={count}' for queue, count in sorted(dead.items()))}")
