@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from claimbridge.cli import main
 from claimbridge.local.file_counter import default_state_dir, next_interchange_control
+from claimbridge.x12.validate import validate_837p
 
 from tests.unit.fhir_builders import BUNDLES, PHI_VALUES, REPO_ROOT, claim, example, resource
 
@@ -41,7 +42,7 @@ def test_cli_convert_writes_one_interchange_per_payer_and_exits_0(
     # Given the three example bundles (COMM-A once, MCR twice)
     # When they are converted
     code, findings, out = _convert(tmp_path, *GOOD, extra=("--as-of", "2026-03-10"))
-    # Then every claim is READY, one 837P per payer is written and the exit status is 0
+    # Then every claim is READY, one pyx12-clean 837P per payer is written and the exit status is 0
     assert code == 0
     interchanges = sorted(p.name for p in out.glob("*.x12"))
     assert len(interchanges) == 2
@@ -50,6 +51,8 @@ def test_cli_convert_writes_one_interchange_per_payer_and_exits_0(
     assert findings["as_of"] == "2026-03-10"
     mcr = next(out.glob("*-MCR-*.x12")).read_text()
     assert mcr.startswith("ISA*") and mcr.count("CLM*") == 2 and "005010X222A1" in mcr
+    for interchange in out.glob("*.x12"):
+        assert validate_837p(interchange.read_text()) == []
     numbers = {i["interchange_control_number"] for i in findings["interchanges"]}
     assert len(numbers) == 2
     captured = capsys.readouterr()
