@@ -218,7 +218,7 @@ def claim_report(
         return None
     reference = next((transaction.reference for transaction in transactions if transaction.reference), "")
     return ClaimAckReport(
-        source=Party(name=SANDBOX_NAME, id_qualifier="46", id=SANDBOX_ID),
+        source=interchange.receiver or Party(name=SANDBOX_NAME, id_qualifier="46", id=SANDBOX_ID),  # 1000B echoed
         receiver=interchange.submitter or Party(name="SUBMITTER", id_qualifier="46", id=interchange.sender_id or "0"),
         source_trace=submission_id,
         receiver_trace=reference or interchange.control_number or submission_id,
