@@ -5,6 +5,7 @@ Checked on the SAM source (what a reviewer reads) and, where SAM expands things,
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -387,3 +388,32 @@ def test_template_outputs_name_every_bucket_queue_table_bus_and_function(templat
     # Then each stateful resource and function can be found from the stack
     for logical_id in (*BUCKETS, *QUEUES, *QUEUES.values(), "ClaimsTable", "ClaimBus", "DataKey", *FUNCTIONS):
         assert f"'{logical_id}'" in referenced, logical_id
+
+
+def test_template_dashboard_shows_metrics_the_code_emits_and_resources_the_stack_has(
+    template: dict[str, Any], repo_root: Path
+) -> None:
+    # Given the dashboard body (a Fn::Sub string) and the package source
+    body_template = sam_resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+    variables = set(re.findall(r"\$\{([^}]+)\}", body_template))
+    body = json.loads(re.sub(r"\$\{[^}]+\}", "x", body_template))
+    source = "\n".join(path.read_text(encoding="utf-8") for path in (repo_root / "layers/claimbridge").rglob("*.py"))
+
+    # When the custom metrics it searches for are collected
+    searched = {
+        name
+        for widget in body["widgets"]
+        for row in widget.get("properties", {}).get("metrics", [])
+        for item in row
+        if isinstance(item, dict) and "expression" in item
+        for name in re.findall(r'MetricName=\\?"(\w+)', item["expression"])
+    }
+
+    # Then the body is valid JSON, each metric is one the code counts, and each ${...} names a resource or pseudo param
+    assert searched
+    assert sorted(name for name in searched if f'"{name}"' not in source) == []
+    assert {variable.split(".")[0] for variable in variables} <= {
+        *template["Resources"],
+        "AWS::Region",
+        "AWS::StackName",
+    }

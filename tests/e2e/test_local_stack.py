@@ -92,14 +92,17 @@ def test_local_stack_queue_redrives_to_its_dlq_and_admits_its_rule(stack: LocalS
     assert statement["Action"] == "sqs:SendMessage"
 
 
-def test_local_stack_log_groups_and_alarms_exist_as_templated(stack: LocalStack) -> None:
-    # Given the log groups and alarms moto's CloudFormation drops or half-applies
+def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: LocalStack) -> None:
+    # Given the log groups, alarms and dashboard (moto's CloudFormation drops or half-applies the first two)
     groups = stack.client("logs").describe_log_groups(logGroupNamePrefix=f"/claimbridge/{stack.stack_name}/")
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
 
-    # Then each function's group has retention and the data key, and every alarm is there
+    # Then each function's group has retention and the data key; every alarm is there; the dashboard names the stack's
     assert len(groups["logGroups"]) == 4
     assert all(group["retentionInDays"] == 90 and "kmsKeyId" in group for group in groups["logGroups"])
+    dashboard = stack.client("cloudwatch").get_dashboard(DashboardName=stack.resources["Dashboard"])
+    assert stack.resources["IngestQueue"].rsplit("/", 1)[-1] in dashboard["DashboardBody"]
+    assert f"{stack.stack_name}-PollClearinghouseFunction" in dashboard["DashboardBody"]
     assert sorted(alarm["AlarmName"] for alarm in alarms) == sorted(
         f"{stack.stack_name}-{name}"
         for name in ("IngestDLQAlarm", "SubmitDLQAlarm", "ResponsesDLQAlarm", "PollClearinghouseErrorsAlarm")

@@ -17,8 +17,10 @@ Moto gaps (moto 5.2.5) and how this module bridges them
     EventSourceMapping / Permission               the stack; references to them become their would-be names/ARNs.
                                                   ``claimbridge.local.router`` runs the handlers in-process and
                                                   follows the same event source mappings and schedules.
+                                                  ``${Function}`` in ``Fn::Sub`` strings (the dashboard) too.
     Ref to AWS::Events::EventBus                  resolves to a Python object, not the name -> rewritten to
-                                                  ``Fn::GetAtt [Bus, Name]`` (the same value in CloudFormation).
+                                                  ``Fn::GetAtt [Bus, Name]`` (the same value in CloudFormation),
+                                                  in ``Fn::Sub`` strings as ``${Bus.Name}``.
     S3 Bucket: versioning, public access block,   dropped -> put_bucket_versioning / put_public_access_block /
     ownership controls, lifecycle, EventBridge    put_bucket_ownership_controls / put_bucket_lifecycle_configuration /
     notifications, BucketKeyEnabled               put_bucket_notification_configuration / put_bucket_encryption
@@ -44,6 +46,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -86,6 +89,7 @@ _NO_RUNTIME_TYPES = frozenset(
     }
 )
 _RESOLVE_PREFIX = "LocalResolve"
+_SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+(?:\.[A-Za-z0-9.]+)?)\}")
 
 
 def _hide_known_cfn_gaps(record: logging.LogRecord) -> bool:
@@ -237,10 +241,29 @@ class _MotoRewriter:
                 return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.stack_name}-{target}"
             if target in self.buses and "Ref" in value:
                 return {"Fn::GetAtt": [target, "Name"]}
+            if set(value) == {"Fn::Sub"}:
+                return {"Fn::Sub": self._sub(value["Fn::Sub"])}
             return {key: self(item) for key, item in value.items()}
         if isinstance(value, list):
             return [self(item) for item in value]
         return value
+
+    def _sub(self, template: Any) -> Any:
+        """The same rewrites inside ``Fn::Sub`` strings (``${Function}``, ``${Function.Arn}``, ``${Bus}``)."""
+        if isinstance(template, list):
+            return [self._sub(template[0]), *(self(item) for item in template[1:])]
+        if not isinstance(template, str):
+            return self(template)
+
+        def replace(match: re.Match[str]) -> str:
+            target, _, attribute = match.group(1).partition(".")
+            if target in self.removed:
+                return self({"Fn::GetAtt": [target, attribute]} if attribute else {"Ref": target})  # type: ignore[no-any-return]
+            if target in self.buses and not attribute:
+                return f"${{{target}.Name}}"
+            return match.group(0)
+
+        return _SUB_VARIABLE.sub(replace, template)
 
     def stack_document(self, translated: dict[str, Any]) -> dict[str, Any]:
         """The template moto can create: no Lambda-runtime resources, references rewritten."""
