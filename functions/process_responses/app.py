@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -21,7 +22,9 @@ from claimbridge.settings import get_settings
 logger = build_logger()
 metrics = build_metrics()
 tracer = build_tracer()
-processor = BatchProcessor(event_type=EventType.SQS, model=ResponseObjectRecord)
+# A batch where every record failed is reported like any other (all ids listed) instead of raising: the same retry
+# for SQS, and the log keeps only our PHI-free failure lines.
+processor = BatchProcessor(event_type=EventType.SQS, model=ResponseObjectRecord, raise_on_entire_batch_failure=False)
 
 
 @lru_cache(maxsize=1)
@@ -38,6 +41,7 @@ def record_handler(record: ResponseObjectRecord) -> None:
         outcome = process_response_object(detail.bucket.name, detail.object.key, get_deps())
     except Exception as exc:
         logger.error("response file failed", extra={"message_id": record.messageId, **failure_fields(exc)})
+        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
         raise
     logger.info("response file processed", extra={"message_id": record.messageId, **outcome.model_dump()})
 

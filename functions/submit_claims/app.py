@@ -11,6 +11,7 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from claimbridge.events import ClaimReadyRecord
@@ -54,6 +55,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
                 "unreadable Claim Ready record",
                 extra={"message_id": message_id, "errors": exc.errors(include_input=False, include_url=False)},
             )
+            metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
             failed.append(message_id)
             continue
         by_tenant[record.body.detail.tenant_id].append(record)
@@ -67,6 +69,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
                 "tenant submission failed",
                 extra={"tenant_id": tenant_id, "records": len(records), **failure_fields(exc)},
             )
+            metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(message_ids))
             failed.extend(message_ids)
             continue
         logger.info("tenant submission done", extra=outcome.model_dump())

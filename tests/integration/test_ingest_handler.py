@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 from claimbridge.mapping import claim_id_for
+from claimbridge.settings import get_settings
 from claimbridge.state import ClaimState
 from claimbridge.tenants import TenantConfig
 
@@ -243,3 +244,38 @@ def test_ingest_fhir_rejected_source_is_held_with_its_finding(infra: Infra, demo
     assert held.error_rule_ids == ("IN-REF",)
     assert all(f.fhir_path for f in held.findings)
     assert [e["detail"]["claim_id"] for e in events_of(infra, "Claim Held")] == [claim_id]
+
+
+def test_ingest_fhir_lost_event_is_announced_on_redelivery(
+    infra: Infra, demo_tenant: TenantConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the bus refuses events during the first delivery (the claim is stored, its Claim Ready is not sent)
+    location = put_inbound(infra, f"{TENANT}/b.json", bundle("intake-90791.json"))
+    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
+    get_settings.cache_clear()
+    ingest_app.get_deps.cache_clear()
+    first_event = ingest_event([location])
+    first = invoke(first_event)
+    claim_id = claim_id_for(TENANT, "Claim/clm-2")
+    stored = infra.store.get_claim(TENANT, claim_id)
+    assert first == {"batchItemFailures": [{"itemIdentifier": first_event["Records"][0]["messageId"]}]}
+    assert stored is not None
+    assert (stored.state, stored.announced) == (ClaimState.READY, False)
+
+    # When SQS redelivers the message and the bus works again
+    monkeypatch.setenv("EVENT_BUS_NAME", infra.bus_name)
+    get_settings.cache_clear()
+    ingest_app.get_deps.cache_clear()
+    second = invoke(ingest_event([location]))
+
+    # Then the claim is unchanged but its Claim Ready goes out once, and it is marked announced
+    assert second == {"batchItemFailures": []}
+    assert [e["detail"]["claim_id"] for e in events_of(infra, "Claim Ready")] == [claim_id]
+    again = infra.store.get_claim(TENANT, claim_id)
+    assert again is not None
+    assert (again.state, again.revision, again.announced) == (ClaimState.READY, stored.revision, True)
+    assert len(infra.store.history(TENANT, claim_id)) == 2
+
+    # And a third delivery announces nothing more
+    invoke(ingest_event([location]))
+    assert len(events_of(infra, "Claim Ready")) == 1

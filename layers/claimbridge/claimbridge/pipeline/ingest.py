@@ -45,6 +45,7 @@ class IngestOutcome(BaseModel):
     held: int = 0
     duplicates: int = 0
     resumed: int = 0
+    reannounced: int = 0
     skipped: int = 0
     reported_without_id: int = 0
     quarantined: bool = False
@@ -138,12 +139,13 @@ def ingest_object(bucket: str, key: str, deps: PipelineDeps) -> IngestOutcome:
             _json_bytes(outcome),
             content_type="application/fhir+json",
         )
-    deps.events.publish(ingest.events)
+    ingest.publish()
     counts = ingest.counts
     deps.metrics.count("ClaimsReceived", counts["received"], tenant_id=tenant_id)
     deps.metrics.count("ClaimsReady", counts["ready"], tenant_id=tenant_id)
     deps.metrics.count("ClaimsHeld", counts["held"], tenant_id=tenant_id)
     deps.metrics.count("ClaimsDuplicate", counts["duplicates"], tenant_id=tenant_id)
+    deps.metrics.count("ClaimsReannounced", counts["reannounced"], tenant_id=tenant_id)
     deps.metrics.count("SourcesSkipped", result.skipped, tenant_id=tenant_id)
     deps.metrics.count("SourcesRejectedWithoutId", len(reported), tenant_id=tenant_id)
     return IngestOutcome(
@@ -153,6 +155,7 @@ def ingest_object(bucket: str, key: str, deps: PipelineDeps) -> IngestOutcome:
         held=counts["held"],
         duplicates=counts["duplicates"],
         resumed=counts["resumed"],
+        reannounced=counts["reannounced"],
         skipped=result.skipped,
         reported_without_id=len(reported),
     )
@@ -170,7 +173,14 @@ class _Ingest:
         self.tenant_id = tenant.config.tenant_id
         self.deps = deps
         self.events: list[BusEventDetail] = []
-        self.counts = {"received": 0, "ready": 0, "held": 0, "duplicates": 0, "resumed": 0}
+        self.to_mark: list[StoredClaim] = []
+        self.counts = {"received": 0, "ready": 0, "held": 0, "duplicates": 0, "resumed": 0, "reannounced": 0}
+
+    def publish(self) -> None:
+        """Put the collected events on the bus, then record them as announced."""
+        self.deps.events.publish(self.events)
+        for claim in self.to_mark:
+            self.deps.store.mark_announced(claim)
 
     def store_mapped(self, claim: ProfessionalClaim, findings: Sequence[Finding]) -> None:
         """One mapped claim through the version table, then classified."""
@@ -222,6 +232,10 @@ class _Ingest:
             self._classify(current)
             return
         self.counts["duplicates"] += 1
+        if current is not None and current.state in (ClaimState.READY, ClaimState.HELD) and not current.announced:
+            # Its event was lost (the bus failed after the state write): announce it now, or it would never be sent.
+            self.counts["reannounced"] += 1
+            self._announce(current)
 
     def _receive(
         self,
@@ -295,41 +309,46 @@ class _Ingest:
         )
 
     def _classify(self, stored: StoredClaim) -> None:
-        """RECEIVED -> HELD (any error finding, or nothing to bill) or READY, with its event."""
+        """RECEIVED -> HELD (any error finding, or nothing to bill) or READY, then its event."""
         errors = [f for f in stored.findings if f.severity == Severity.ERROR]
         if errors or stored.claim is None:
-            rule_ids = tuple(dict.fromkeys(f.rule_id for f in errors))
-            held = self.deps.store.transition(
-                stored,
-                ClaimState.HELD,
-                reason="held by " + (", ".join(rule_ids) or "intake"),
-                actor=self.deps.actor,
+            rule_ids = ", ".join(dict.fromkeys(f.rule_id for f in errors)) or "intake"
+            moved = self.deps.store.transition(
+                stored, ClaimState.HELD, reason=f"held by {rule_ids}", actor=self.deps.actor
             )
             self.counts["held"] += 1
+        else:
+            moved = self.deps.store.transition(stored, ClaimState.READY, reason="scrubbed clean", actor=self.deps.actor)
+            self.counts["ready"] += 1
+        self._announce(moved)
+
+    def _announce(self, claim: StoredClaim) -> None:
+        """Queue the Claim Ready / Claim Held event of a READY / HELD claim."""
+        if claim.state == ClaimState.HELD:
+            errors = [f for f in claim.findings if f.severity == Severity.ERROR]
             self.events.append(
                 ClaimHeld(
                     tenant_id=self.tenant_id,
-                    claim_id=held.claim_id,
-                    source_key=held.source_key,
-                    source_version=held.source_version,
-                    rule_ids=rule_ids,
+                    claim_id=claim.claim_id,
+                    source_key=claim.source_key,
+                    source_version=claim.source_version,
+                    rule_ids=tuple(dict.fromkeys(f.rule_id for f in errors)),
                     error_count=len(errors),
                 )
             )
-            return
-        ready = self.deps.store.transition(stored, ClaimState.READY, reason="scrubbed clean", actor=self.deps.actor)
-        self.counts["ready"] += 1
-        self.events.append(
-            ClaimReady(
-                tenant_id=self.tenant_id,
-                claim_id=ready.claim_id,
-                source_key=ready.source_key,
-                source_version=ready.source_version,
-                payer_key=ready.payer_key,
-                config_version=ready.config_version,
-                warning_count=len(ready.findings),
+        else:
+            self.events.append(
+                ClaimReady(
+                    tenant_id=self.tenant_id,
+                    claim_id=claim.claim_id,
+                    source_key=claim.source_key,
+                    source_version=claim.source_version,
+                    payer_key=claim.payer_key,
+                    config_version=claim.config_version,
+                    warning_count=len(claim.findings),
+                )
             )
-        )
+        self.to_mark.append(claim)
 
 
 def _quarantine(

@@ -69,6 +69,7 @@ def poll_tenant(tenant_id: str, deps: PipelineDeps) -> PollOutcome:
 def poll_due_tenants(deps: PipelineDeps) -> list[PollOutcome]:
     """Poll every enabled tenant whose ``poll_minutes`` have passed; one tenant's failure does not stop the others."""
     now = deps.clock()
+    deps.metrics.count("PollRuns")  # a flat line on the dashboard means the schedule stopped
     outcomes: list[PollOutcome] = []
     for tenant in deps.store.list_enabled_tenants():
         polled_at = deps.store.get_cursor(tenant.tenant_id).polled_at

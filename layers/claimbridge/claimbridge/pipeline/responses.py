@@ -52,6 +52,7 @@ class _Apply:
         self.kind = kind
         self.deps = deps
         self.events: list[BusEventDetail] = []
+        self.to_mark: list[StoredClaim] = []
         self.counts = {"accepted": 0, "rejected": 0, "unchanged": 0, "unmatched": 0, "refused": 0}
 
     def unmatched(self, reference: str, reason: str) -> None:
@@ -67,7 +68,11 @@ class _Apply:
             self.unmatched(f"CLM01 {claim_id}", "no claim with this id for the tenant")
             return
         if claim.state == target:
-            self.counts["unchanged"] += 1
+            if claim.announced:
+                self.counts["unchanged"] += 1
+            else:
+                # Moved by an earlier run whose event publication failed: announce it now.
+                self._announce(claim, target, codes)
             return
         allowed = transition_allowed(claim.state, target)
         findings = (*claim.findings, finding) if finding else None
@@ -87,7 +92,14 @@ class _Apply:
             return
         self._announce(moved, target, codes)
 
+    def publish(self) -> None:
+        """Put the collected events on the bus, then record them as announced."""
+        self.deps.events.publish(self.events)
+        for claim in self.to_mark:
+            self.deps.store.mark_announced(claim)
+
     def _announce(self, claim: StoredClaim, target: ClaimState, codes: Sequence[str]) -> None:
+        self.to_mark.append(claim)
         kind: Literal["999", "277CA"] = "999" if self.kind == "999" else "277CA"
         if target == ClaimState.ACCEPTED:
             self.counts["accepted"] += 1
@@ -229,7 +241,7 @@ def process_response_object(bucket: str, key: str, deps: PipelineDeps) -> Respon
             apply.unmatched("835", "835 remittance posting is not part of this pipeline step yet; file kept")
     except X12SyntaxError as exc:
         apply.unmatched(exc.x12_location, "the response file could not be read as X12")
-    deps.events.publish(apply.events)
+    apply.publish()
     counts = apply.counts
     deps.store.mark_response_processed(tenant_id, key, kind=kind, changed=counts["accepted"] + counts["rejected"])
     deps.metrics.count("ClaimsAccepted", counts["accepted"], tenant_id=tenant_id)

@@ -1,10 +1,10 @@
 """Submit: READY claims of one tenant become one 837P interchange per clearinghouse, archived, then sent.
 
-Order of writes (each step survives a crash of the next): control numbers from the counter -> interchange archived
-at ``x12/837p/<tenant>/<ISA13>.x12`` -> submission record (``pending``) -> claims marked as carried by it -> the
-clearinghouse call with idempotency key ``<tenant>-<ISA13>`` -> claims SUBMITTED. A retry after
-``ClearinghouseUnavailable`` (or a crash) re-sends the same archived interchange under the same key, so the
-clearinghouse never sees one claim twice under two keys.
+Order of writes (each step survives a crash of the next): control numbers from the counter -> claims marked as
+carried by the interchange (conditional) -> interchange archived at ``x12/837p/<tenant>/<ISA13>.x12`` -> submission
+record (``pending``) -> the clearinghouse call with idempotency key ``<tenant>-<ISA13>`` -> claims SUBMITTED ->
+Claim Submitted events. A retry after ``ClearinghouseUnavailable`` (or a crash) re-sends the same archived
+interchange under the same key, so the clearinghouse never sees one claim twice under two keys.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from claimbridge.claim import ProfessionalClaim
 from claimbridge.clearinghouse.port import SubmissionReceipt
-from claimbridge.errors import ClaimsError, ClearinghouseError, ClearinghouseUnavailable, TenantError
+from claimbridge.errors import ClaimsError, ClearinghouseError, ClearinghouseUnavailable, StateConflict, TenantError
 from claimbridge.events import ClaimSubmitted
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.state.models import ClaimState, StoredClaim, SubmissionRecord
@@ -36,6 +36,7 @@ class SubmitOutcome(BaseModel):
     submitted: int = 0
     not_ready: int = 0
     refused: int = 0
+    reannounced: int = 0
     submission_ids: tuple[str, ...] = ()
     tenant_disabled: bool = False
 
@@ -83,9 +84,10 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
         deps.metrics.count("SubmissionsSkipped", tenant_id=tenant_id)
         return SubmitOutcome(tenant_id=tenant_id, not_ready=len(claim_ids), tenant_disabled=True)
 
-    loaded = [deps.store.get_claim(tenant_id, claim_id) for claim_id in dict.fromkeys(claim_ids)]
-    ready = [c for c in loaded if c is not None and c.state == ClaimState.READY and c.claim is not None]
-    not_ready = len(loaded) - len(ready)
+    loaded = [c for c in (deps.store.get_claim(tenant_id, cid) for cid in dict.fromkeys(claim_ids)) if c is not None]
+    ready = [c for c in loaded if c.state == ClaimState.READY and c.claim is not None]
+    unannounced = [c for c in loaded if c.state == ClaimState.SUBMITTED and not c.announced and c.submission_id]
+    not_ready = len(claim_ids) - len(ready)
 
     submitted = refused = 0
     submission_ids: list[str] = []
@@ -98,10 +100,12 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
             fresh.append(claim)
 
     for submission_id in sorted(pending):
-        sent, refused_now = _resend(tenant, submission_id, deps)
+        sent, refused_now, released = _resend(tenant, submission_id, deps)
         submitted += sent
         refused += refused_now
-        submission_ids.append(submission_id)
+        fresh.extend(released)
+        if sent or refused_now:
+            submission_ids.append(submission_id)
 
     fresh.sort(key=lambda c: (c.payer_key or "", c.claim_id))
     for start in range(0, len(fresh), MAX_CLAIMS_PER_INTERCHANGE):
@@ -111,13 +115,16 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
         refused += refused_now
         submission_ids.append(record.submission_id)
 
+    reannounced = _reannounce(tenant, unannounced, deps)
     deps.metrics.count("ClaimsSubmitted", submitted, tenant_id=tenant_id)
     deps.metrics.count("ClaimsNotReady", not_ready, tenant_id=tenant_id)
+    deps.metrics.count("ClaimsReannounced", reannounced, tenant_id=tenant_id)
     return SubmitOutcome(
         tenant_id=tenant_id,
         submitted=submitted,
         not_ready=not_ready,
         refused=refused,
+        reannounced=reannounced,
         submission_ids=tuple(submission_ids),
     )
 
@@ -125,25 +132,36 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
 def _prepare(
     tenant: TenantConfig, claims: Sequence[StoredClaim], deps: PipelineDeps
 ) -> tuple[SubmissionRecord, str, list[StoredClaim]]:
-    """Number, write, archive and record one interchange; mark its claims as carried by it."""
+    """Claim the claims for a new interchange, then write, archive and record it.
+
+    The claims are marked first (conditional on the revision read): when two deliveries race for the same claim,
+    one loses here, before anything was written for it, releases what it marked and is retried.
+    """
     tenant_id = tenant.tenant_id
     receiver_id = tenant.clearinghouse.receiver.id
     control = deps.store.next_interchange_control(tenant_id, receiver_id)
+    isa13 = f"{control.interchange_number:09d}"
+    submission_id = f"{receiver_id}-{isa13}"
+    carried: list[StoredClaim] = []
+    try:
+        for claim in claims:
+            carried.append(deps.store.attach_pending_submission(claim, submission_id))
+    except StateConflict:
+        for claim in carried:
+            deps.store.detach_pending_submission(claim)
+        raise
     created = deps.clock()
-    payloads: list[ProfessionalClaim] = [c.claim for c in claims if c.claim is not None]
+    payloads: list[ProfessionalClaim] = [c.claim for c in carried if c.claim is not None]
     x12_text = writer.write_837p(payloads, tenant=tenant, control=control, created=created)
     transactions = transactions_of(x12_text)
     written = sorted(claim_id for ids in transactions.values() for claim_id in ids)
-    if written != sorted(c.claim_id for c in claims):
-        raise InterchangeMismatch(
-            f"interchange {control.interchange_number:09d} does not carry the claims it was given"
-        )
-    isa13 = f"{control.interchange_number:09d}"
+    if written != sorted(c.claim_id for c in carried):
+        raise InterchangeMismatch(f"interchange {isa13} does not carry the claims it was given")
     archive_key = f"x12/837p/{tenant_id}/{isa13}.x12"
     deps.objects.put(deps.archive_bucket, archive_key, x12_text.encode("utf-8"), content_type="application/edi-x12")
     record = SubmissionRecord(
         tenant_id=tenant_id,
-        submission_id=f"{receiver_id}-{isa13}",
+        submission_id=submission_id,
         receiver_id=receiver_id,
         interchange_control_number=control.interchange_number,
         group_control_number=control.group_number,
@@ -154,29 +172,36 @@ def _prepare(
         updated_at=created,
     )
     deps.store.create_submission(record)
-    carried = [deps.store.attach_pending_submission(claim, record.submission_id) for claim in claims]
     return record, x12_text, carried
 
 
-def _resend(tenant: TenantConfig, submission_id: str, deps: PipelineDeps) -> tuple[int, int]:
-    """Finish an interchange an earlier attempt left pending: same archived text, same idempotency key."""
+def _resend(tenant: TenantConfig, submission_id: str, deps: PipelineDeps) -> tuple[int, int, list[StoredClaim]]:
+    """Finish an interchange an earlier attempt left pending: same archived text, same idempotency key.
+
+    Returns (claims submitted, claims refused, claims released): released claims were marked for an interchange
+    that was never recorded or that the clearinghouse refused; they go into a new interchange.
+    """
     record = deps.store.get_submission(tenant.tenant_id, submission_id)
+    if record is None:
+        marked = [
+            c
+            for c in deps.store.claims_in_state(tenant.tenant_id, ClaimState.READY, limit=1000)
+            if c.pending_submission_id == submission_id
+        ]
+        return 0, 0, [deps.store.detach_pending_submission(c) for c in marked]
     carried = [
         claim
-        for claim in (
-            deps.store.get_claim(tenant.tenant_id, claim_id) for claim_id in (record.claim_ids if record else ())
-        )
+        for claim in (deps.store.get_claim(tenant.tenant_id, claim_id) for claim_id in record.claim_ids)
         if claim is not None and claim.state == ClaimState.READY and claim.pending_submission_id == submission_id
     ]
-    if record is None or record.outcome == "refused":
-        for claim in carried:
-            deps.store.detach_pending_submission(claim)
-        return 0, 0
+    if record.outcome == "refused":
+        return 0, 0, [deps.store.detach_pending_submission(claim) for claim in carried]
     if record.outcome == "submitted":
         # The clearinghouse took it before a crash: only the claim transitions are missing.
-        return _mark_submitted(tenant, record, carried, deps), 0
+        return _mark_submitted(tenant, record, carried, deps), 0, []
     x12_text = deps.objects.get(deps.archive_bucket, record.archive_key).decode("utf-8")
-    return _deliver(tenant, record, x12_text, carried, deps)
+    sent, refused = _deliver(tenant, record, x12_text, carried, deps)
+    return sent, refused, []
 
 
 def _deliver(
@@ -207,6 +232,7 @@ def _mark_submitted(
     tenant: TenantConfig, record: SubmissionRecord, claims: Sequence[StoredClaim], deps: PipelineDeps
 ) -> int:
     events = []
+    moved_claims = []
     for claim in claims:
         moved = deps.store.transition(
             claim,
@@ -215,15 +241,33 @@ def _mark_submitted(
             actor=deps.actor,
             submission_id=record.submission_id,
         )
-        events.append(
-            ClaimSubmitted(
-                tenant_id=tenant.tenant_id,
-                claim_id=moved.claim_id,
-                submission_id=record.submission_id,
-                interchange_control_number=f"{record.interchange_control_number:09d}",
-                archive_key=record.archive_key,
-                clearinghouse_reference=record.clearinghouse_reference,
-            )
-        )
+        moved_claims.append(moved)
+        events.append(_submitted_event(tenant, record, moved))
     deps.events.publish(events)
+    for claim in moved_claims:
+        deps.store.mark_announced(claim)
     return len(events)
+
+
+def _reannounce(tenant: TenantConfig, claims: Sequence[StoredClaim], deps: PipelineDeps) -> int:
+    """Publish the Claim Submitted a crash or a bus failure lost (the claim moved, its event did not go out)."""
+    events = []
+    for claim in claims:
+        record = deps.store.get_submission(tenant.tenant_id, claim.submission_id or "")
+        if record is not None:
+            events.append(_submitted_event(tenant, record, claim))
+    deps.events.publish(events)
+    for claim in claims:
+        deps.store.mark_announced(claim)
+    return len(events)
+
+
+def _submitted_event(tenant: TenantConfig, record: SubmissionRecord, claim: StoredClaim) -> ClaimSubmitted:
+    return ClaimSubmitted(
+        tenant_id=tenant.tenant_id,
+        claim_id=claim.claim_id,
+        submission_id=record.submission_id,
+        interchange_control_number=f"{record.interchange_control_number:09d}",
+        archive_key=record.archive_key,
+        clearinghouse_reference=record.clearinghouse_reference,
+    )

@@ -445,6 +445,7 @@ class DynamoClaimStore:
                 "findings": tuple(findings),
                 "payer_key": payer_key,
                 "config_version": config_version,
+                "announced": False,
                 "updated_at": at,
             }
         )
@@ -521,7 +522,12 @@ class DynamoClaimStore:
         if not transition_allowed(current.state, to_state):
             self._refuse(current, to_state, reason=reason, actor=actor)
         at = self._clock()
-        update: dict[str, Any] = {"state": to_state, "revision": current.revision + 1, "updated_at": at}
+        update: dict[str, Any] = {
+            "state": to_state,
+            "revision": current.revision + 1,
+            "updated_at": at,
+            "announced": False,
+        }
         if findings is not None:
             update["findings"] = tuple(findings)
         if submission_id is not None:
@@ -575,6 +581,22 @@ class DynamoClaimStore:
             values={":expected": ClaimState.READY.value, ":revision": current.revision},
         )
         return changed
+
+    def mark_announced(self, current: StoredClaim) -> StoredClaim:
+        """Set ``announced`` if the claim is still at ``current.revision``; a claim that moved on is left alone."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_values({"pk": _claim_pk(current.tenant_id, current.claim_id), "sk": "STATE"}),
+                UpdateExpression="SET announced = :yes",
+                ConditionExpression="revision = :revision",
+                ExpressionAttributeValues=_values({":yes": True, ":revision": current.revision}),
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return current
+            raise StoreUnavailable(f"update_item failed: {exc.response.get('Error', {}).get('Code', '')}") from exc
+        return current.model_copy(update={"announced": True})
 
     def attach_pending_submission(self, current: StoredClaim, submission_id: str) -> StoredClaim:
         """Mark a READY claim as in flight in ``submission_id`` (a new source version cannot replace it now)."""
@@ -779,6 +801,7 @@ def _claim_item(claim: StoredClaim) -> dict[str, Any]:
         "submission_id": claim.submission_id,
         "pending_submission_id": claim.pending_submission_id,
         "related_claim_id": claim.related_claim_id,
+        "announced": claim.announced,
         "created_at": _iso(claim.created_at),
         "updated_at": _iso(claim.updated_at),
         "gsi1pk": _state_gsi(claim.tenant_id, claim.state),
@@ -801,6 +824,7 @@ def _stored_claim(item: Mapping[str, Any]) -> StoredClaim:
         submission_id=item.get("submission_id"),
         pending_submission_id=item.get("pending_submission_id"),
         related_claim_id=item.get("related_claim_id"),
+        announced=bool(item.get("announced", False)),
         created_at=datetime.fromisoformat(item["created_at"]),
         updated_at=datetime.fromisoformat(item["updated_at"]),
     )

@@ -100,6 +100,8 @@ class StoredClaim(BaseModel):
     submission_id: str | None = None
     pending_submission_id: str | None = None
     related_claim_id: str | None = None
+    announced: bool = False
+    """Whether the event for the current state went out; a redelivery re-announces a claim whose event was lost."""
     created_at: datetime
     updated_at: datetime
 

@@ -98,6 +98,10 @@ class ClaimStorePort(Protocol):
         """Move a claim along the lifecycle (conditional on ``current``); refuse and record a move not allowed."""
         ...
 
+    def mark_announced(self, current: StoredClaim) -> StoredClaim:
+        """Record that the event for the claim's current state was published (no-op if the claim moved on)."""
+        ...
+
     def attach_pending_submission(self, current: StoredClaim, submission_id: str) -> StoredClaim:
         """Mark a READY claim as carried by an interchange that is being sent."""
         ...
