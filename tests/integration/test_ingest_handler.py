@@ -279,3 +279,17 @@ def test_ingest_fhir_lost_event_is_announced_on_redelivery(
     # And a third delivery announces nothing more
     invoke(ingest_event([location]))
     assert len(events_of(infra, "Claim Ready")) == 1
+
+
+def test_ingest_fhir_url_encoded_key_in_the_event_is_read(infra: Infra, demo_tenant: TenantConfig) -> None:
+    # Given an object whose key has a space, announced with the key URL-encoded as S3 notifications do
+    put_inbound(infra, f"{TENANT}/march visit.json", bundle("intake-90791.json"))
+
+    # When the event is handled
+    response = invoke(ingest_event([(infra.inbound_bucket, f"{TENANT}/march+visit.json")]))
+
+    # Then the object is found under its real key and the claim is stored
+    assert response == {"batchItemFailures": []}
+    stored = infra.store.get_claim(TENANT, claim_id_for(TENANT, "Claim/clm-2"))
+    assert stored is not None
+    assert stored.state == ClaimState.READY

@@ -16,6 +16,7 @@ import io
 import json
 import re
 from collections.abc import Sequence
+from urllib.parse import unquote_plus
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,7 +27,7 @@ from claimbridge.events import BusEventDetail, ClaimHeld, ClaimReady, FhirSubmis
 from claimbridge.findings import Finding, Severity
 from claimbridge.mapping import claim_id_for
 from claimbridge.pipeline.outcomes import error_report, operation_outcome, submission_id_for
-from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
+from claimbridge.pipeline.ports import ObjectMissing, ObjectStorePort, PipelineDeps
 from claimbridge.state.models import REPLACEABLE_STATES, ClaimState, SourceIndex, StoredClaim, TenantRecord
 
 _SOURCE_KEY = re.compile(r"^(Claim|Encounter)/[A-Za-z0-9\-.]{1,64}$")
@@ -80,6 +81,17 @@ def _tenant_segment(key: str) -> str:
     return key.split("/", 1)[0] if "/" in key else ""
 
 
+def _read(objects: ObjectStorePort, bucket: str, key: str) -> tuple[str, bytes]:
+    """The object and its real key: S3 notifications may carry the key URL-encoded (``red+flower.json``)."""
+    try:
+        return key, objects.get(bucket, key)
+    except ObjectMissing:
+        decoded = unquote_plus(key)
+        if decoded == key:
+            raise
+        return decoded, objects.get(bucket, decoded)
+
+
 def _maybe_gunzip(raw: bytes, file_name: str) -> tuple[bytes, str]:
     if not raw.startswith(_GZIP_MAGIC):
         return raw, file_name
@@ -114,7 +126,8 @@ def ingest_object(bucket: str, key: str, deps: PipelineDeps) -> IngestOutcome:
         if not tenant_id:
             raise TenantError("object key", "the object key has no tenant segment")
         tenant = deps.store.get_tenant(tenant_id)
-        raw, file_name = _maybe_gunzip(deps.objects.get(bucket, key), key.rsplit("/", 1)[-1])
+        key, body = _read(deps.objects, bucket, key)
+        raw, file_name = _maybe_gunzip(body, key.rsplit("/", 1)[-1])
         result = intake.intake_bundle(raw, file_name=file_name, tenant=tenant.config)
     except ObjectMissing:
         deps.metrics.count("InputMissing", tenant_id=tenant_id or None)

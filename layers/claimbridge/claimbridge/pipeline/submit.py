@@ -84,10 +84,11 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
         deps.metrics.count("SubmissionsSkipped", tenant_id=tenant_id)
         return SubmitOutcome(tenant_id=tenant_id, not_ready=len(claim_ids), tenant_disabled=True)
 
-    loaded = [c for c in (deps.store.get_claim(tenant_id, cid) for cid in dict.fromkeys(claim_ids)) if c is not None]
+    unique_ids = list(dict.fromkeys(claim_ids))
+    loaded = [c for c in (deps.store.get_claim(tenant_id, cid) for cid in unique_ids) if c is not None]
     ready = [c for c in loaded if c.state == ClaimState.READY and c.claim is not None]
     unannounced = [c for c in loaded if c.state == ClaimState.SUBMITTED and not c.announced and c.submission_id]
-    not_ready = len(claim_ids) - len(ready)
+    not_ready = len(unique_ids) - len(ready)
 
     submitted = refused = 0
     submission_ids: list[str] = []
