@@ -189,7 +189,7 @@ def test_template_queue_has_dlq_encryption_and_a_visibility_of_six_function_time
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-@pytest.mark.parametrize("dlq", QUEUES.values())
+@pytest.mark.parametrize("dlq", [*QUEUES.values(), "EventDeliveryDLQ"])
 def test_template_dlq_has_an_alarm(template: dict[str, Any], dlq: str) -> None:
     # Given the alarms of the template
     alarms = _resources_of_type(template, "AWS::CloudWatch::Alarm").values()
@@ -314,7 +314,14 @@ def test_template_rule_routes_to_its_queue_which_lets_only_that_rule_send(
     # Then the rule listens on the right bus for the right events and targets the queue
     assert properties["EventBusName"] == bus
     assert properties["EventPattern"] == pattern
-    assert properties["Targets"] == [{"Id": queue, "Arn": {"Fn::GetAtt": [queue, "Arn"]}}]
+    assert properties["Targets"] == [
+        {
+            "Id": queue,
+            "Arn": {"Fn::GetAtt": [queue, "Arn"]},
+            "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+            "DeadLetterConfig": {"Arn": {"Fn::GetAtt": ["EventDeliveryDLQ", "Arn"]}},
+        }
+    ]
     # and the queue accepts messages from EventBridge only for that rule
     (policy,) = policies
     allows = [statement for statement in policy["PolicyDocument"]["Statement"] if statement["Effect"] == "Allow"]

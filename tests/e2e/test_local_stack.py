@@ -105,7 +105,13 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
     assert f"{stack.stack_name}-PollClearinghouseFunction" in dashboard["DashboardBody"]
     assert sorted(alarm["AlarmName"] for alarm in alarms) == sorted(
         f"{stack.stack_name}-{name}"
-        for name in ("IngestDLQAlarm", "SubmitDLQAlarm", "ResponsesDLQAlarm", "PollClearinghouseErrorsAlarm")
+        for name in (
+            "IngestDLQAlarm",
+            "SubmitDLQAlarm",
+            "ResponsesDLQAlarm",
+            "EventDeliveryDLQAlarm",
+            "PollClearinghouseErrorsAlarm",
+        )
     )
 
 

@@ -304,18 +304,18 @@ class LocalRouter:
         return True
 
     def dead_letters(self) -> dict[str, int]:
-        """Messages waiting in each DLQ (queue logical id -> count); what the DLQ alarms watch."""
+        """Messages waiting in each dead-letter queue (logical id -> count); what the DLQ alarms watch.
+
+        A queue of the stack that no function consumes is a dead-letter queue: the work queues' redrive targets
+        and the queue that rule targets park undeliverable events in.
+        """
         sqs = self.stack.sqs()
+        consumed = {subscription.queue_logical_id for subscription in self.stack.subscriptions}
         counts: dict[str, int] = {}
-        for subscription in self.stack.subscriptions:
-            redrive = sqs.get_queue_attributes(QueueUrl=subscription.queue_url, AttributeNames=["RedrivePolicy"])
-            policy = redrive.get("Attributes", {}).get("RedrivePolicy")
-            if not policy:
+        for logical_id, url in self.stack.queue_urls().items():
+            if logical_id in consumed:
                 continue
-            dlq_name = json.loads(policy)["deadLetterTargetArn"].rsplit(":", 1)[-1]
-            dlq_url = sqs.get_queue_url(QueueName=dlq_name)["QueueUrl"]
-            attributes = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
-            logical_id = next(key for key, url in self.stack.queue_urls().items() if url == dlq_url)
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
             counts[logical_id] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
         return counts
 
