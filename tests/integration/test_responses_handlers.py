@@ -227,3 +227,21 @@ def test_process_responses_disallowed_transition_is_refused_and_recorded(
     assert last.refused
     assert (last.from_state, last.to_state) == (ClaimState.REJECTED, ClaimState.ACCEPTED)
     assert not [e for e in infra.bus_events() if e["detail-type"] == "Claim Accepted"]
+
+
+def test_poll_clearinghouse_unreachable_tenant_does_not_stop_the_others(
+    infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse
+) -> None:
+    # Given a second tenant whose clearinghouse refuses connections, and a submitted claim of the demo tenant
+    other_block = demo_tenant.clearinghouse.model_copy(update={"endpoint": "http://127.0.0.1:9"})
+    infra.store.put_tenant_config(
+        demo_tenant.model_copy(update={"tenant_id": "other-practice", "clearinghouse": other_block})
+    )
+    submit_one_claim(infra)
+
+    # When the schedule fires
+    summary = poll()
+
+    # Then the demo tenant's responses are fetched and the other tenant is reported as failed, cursor untouched
+    assert summary == {"tenants": 2, "responses": 2, "failed": ["other-practice"]}
+    assert infra.store.get_cursor("other-practice").cursor is None
