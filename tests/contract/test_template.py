@@ -71,15 +71,22 @@ def test_template_cfn_lint_reports_nothing(repo_root: Path) -> None:
     assert [f"{match.rule.id} {match.message} (line {match.linenumber})" for match in matches] == []
 
 
-def test_template_translates_offline_to_plain_cloudformation(translated: dict[str, Any]) -> None:
-    # Given / When the SAM template translated without any AWS call
+def test_template_translates_offline_to_plain_cloudformation(template: dict[str, Any], socket_disabled: None) -> None:
+    # Given no network at all, and a managed policy named the way templates usually do
+    sam_template = json.loads(json.dumps(template))
+    sam_template["Resources"]["IngestFhirFunction"]["Properties"]["Policies"].append("AWSLambdaVPCAccessExecutionRole")
 
-    # Then no serverless type is left and every function, its role and its schedule exist
+    # When the SAM template is translated
+    translated = translate_template(sam_template)
+
+    # Then no serverless type is left, every function has its role, and the policy name became its ARN
     types = {resource["Type"] for resource in translated["Resources"].values()}
     assert not any(resource_type.startswith("AWS::Serverless::") for resource_type in types)
     for logical_id in FUNCTIONS:
         assert translated["Resources"][logical_id]["Type"] == "AWS::Lambda::Function"
         assert translated["Resources"][f"{logical_id}Role"]["Type"] == "AWS::IAM::Role"
+    managed = translated["Resources"]["IngestFhirFunctionRole"]["Properties"]["ManagedPolicyArns"]
+    assert "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole" in managed
 
 
 @pytest.mark.parametrize(("logical_id", "code_uri"), FUNCTIONS.items())

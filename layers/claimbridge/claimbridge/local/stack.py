@@ -4,8 +4,8 @@ moto allows, so ``make run`` and the e2e tests exercise the same buckets, queues
 How it starts
     1. ``ThreadedMotoServer`` on a free port of 127.0.0.1 (moto's state is reset on start and stop).
     2. The SAM template is translated offline with aws-sam-translator (local ``CodeUri``/``ContentUri`` become
-       ``s3://`` URIs first, as ``sam package`` would do; the managed-policy map is empty because the template names
-       no managed policy, and the translator is given an explicit region instead of asking AWS).
+       ``s3://`` URIs first, as ``sam package`` would do; the translator gets an explicit region and a managed-policy
+       loader that returns an empty map, so it never calls IAM and resolves policy names from the map it bundles).
     3. The translated template is created as a CloudFormation stack in moto.
     4. Settings moto's CloudFormation drops are applied with boto3 (table below).
 
@@ -117,7 +117,12 @@ def _code_uri_to_s3(template: dict[str, Any]) -> dict[str, str]:
 
 
 def translate_template(template: dict[str, Any], *, region: str = REGION) -> dict[str, Any]:
-    """SAM -> plain CloudFormation, offline (no AWS call: explicit region, no managed-policy lookups)."""
+    """SAM -> plain CloudFormation, offline.
+
+    No AWS call: the region is given, and the managed-policy loader returns an empty map instead of calling
+    ``iam:ListPolicies``; aws-sam-translator resolves managed policy names (``AWSLambdaBasicExecutionRole`` ...) from
+    the map it bundles before it would consult the loader.
+    """
     sam_template = json.loads(json.dumps(template))
     _code_uri_to_s3(sam_template)
     translator = Translator(managed_policy_map={}, sam_parser=Parser(), boto_session=boto3.Session(region_name=region))
