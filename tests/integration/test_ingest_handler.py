@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -289,6 +290,20 @@ def test_ingest_fhir_url_encoded_key_in_the_event_is_read(infra: Infra, demo_ten
     response = invoke(ingest_event([(infra.inbound_bucket, f"{TENANT}/march+visit.json")]))
 
     # Then the object is found under its real key and the claim is stored
+    assert response == {"batchItemFailures": []}
+    stored = infra.store.get_claim(TENANT, claim_id_for(TENANT, "Claim/clm-2"))
+    assert stored is not None
+    assert stored.state == ClaimState.READY
+
+
+def test_ingest_fhir_gzip_bundle_is_ingested(infra: Infra, demo_tenant: TenantConfig) -> None:
+    # Given a gzip-compressed bundle (contract section 1: .json.gz)
+    location = put_inbound(infra, f"{TENANT}/b.json.gz", gzip.compress(bundle("intake-90791.json")))
+
+    # When it is delivered
+    response = invoke(ingest_event([location]))
+
+    # Then its claim is READY like the plain one
     assert response == {"batchItemFailures": []}
     stored = infra.store.get_claim(TENANT, claim_id_for(TENANT, "Claim/clm-2"))
     assert stored is not None

@@ -10,9 +10,7 @@ batch goes on. Retryable errors (S3, DynamoDB, EventBridge) propagate for SQS to
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
-import io
 import json
 import re
 from collections.abc import Sequence
@@ -22,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from claimbridge import intake
 from claimbridge.claim import ClaimFrequency, ProfessionalClaim
-from claimbridge.errors import FileFormatError, InputError, StateConflict, TenantError
+from claimbridge.errors import InputError, StateConflict, TenantError
 from claimbridge.events import BusEventDetail, ClaimHeld, ClaimReady, FhirSubmissionRejected
 from claimbridge.findings import Finding, Severity
 from claimbridge.mapping import claim_id_for
@@ -31,9 +29,6 @@ from claimbridge.pipeline.ports import ObjectMissing, ObjectStorePort, PipelineD
 from claimbridge.state.models import REPLACEABLE_STATES, ClaimState, SourceIndex, StoredClaim, TenantRecord
 
 _SOURCE_KEY = re.compile(r"^(Claim|Encounter)/[A-Za-z0-9\-.]{1,64}$")
-_GZIP_MAGIC = b"\x1f\x8b"
-MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024
-"""A .gz larger than this when expanded is treated as unreadable rather than exhausting the function's memory."""
 
 
 class IngestOutcome(BaseModel):
@@ -92,21 +87,8 @@ def _read(objects: ObjectStorePort, bucket: str, key: str) -> tuple[str, bytes]:
         return decoded, objects.get(bucket, decoded)
 
 
-def _maybe_gunzip(raw: bytes, file_name: str) -> tuple[bytes, str]:
-    if not raw.startswith(_GZIP_MAGIC):
-        return raw, file_name
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
-            data = stream.read(MAX_DECOMPRESSED_BYTES + 1)
-    except (OSError, EOFError) as exc:
-        raise FileFormatError("file", "gzip stream is corrupt") from exc
-    if len(data) > MAX_DECOMPRESSED_BYTES:
-        raise FileFormatError("file", "gzip content exceeds the size limit")
-    return data, file_name.removesuffix(".gz")
-
-
 def ingest_object(bucket: str, key: str, deps: PipelineDeps) -> IngestOutcome:
-    """Read, map, scrub and store every claim of one inbound object.
+    """Read and map every claim of one inbound object, store each READY or HELD, announce it on the bus.
 
     Parameters
     ----------
@@ -126,9 +108,9 @@ def ingest_object(bucket: str, key: str, deps: PipelineDeps) -> IngestOutcome:
         if not tenant_id:
             raise TenantError("object key", "the object key has no tenant segment")
         tenant = deps.store.get_tenant(tenant_id)
-        key, body = _read(deps.objects, bucket, key)
-        raw, file_name = _maybe_gunzip(body, key.rsplit("/", 1)[-1])
-        result = intake.intake_bundle(raw, file_name=file_name, tenant=tenant.config)
+        key, raw = _read(deps.objects, bucket, key)
+        # intake reads plain and gzip-compressed JSON alike (contract section 1: .json and .json.gz)
+        result = intake.intake_bundle(raw, file_name=key.rsplit("/", 1)[-1], tenant=tenant.config)
     except ObjectMissing:
         deps.metrics.count("InputMissing", tenant_id=tenant_id or None)
         return IngestOutcome(tenant_id=tenant_id, submission_id=submission_id, error_codes=("CB-OBJECT-MISSING",))
