@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from claimbridge.local.router import DrainReport, LocalRouter
-from claimbridge.local.stack import LocalStack
+from claimbridge.local.stack import LocalStack, LocalStackError
 from claimbridge.state import ClaimState, DynamoClaimStore
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
 
@@ -183,7 +183,7 @@ def render_report(run: PipelineRun, out_dir: Path) -> str:
 
 
 def run_demo(out_dir: Path) -> int:
-    """``claimbridge demo --out DIR``: 0 only if every example claim ended ACCEPTED."""
+    """``claimbridge demo --out DIR``: 0 only if every example claim ended ACCEPTED (1 otherwise, 2: no stack)."""
     from claimbridge.local.sandbox import SandboxClearinghouse  # noqa: PLC0415 - the demo's other server
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -193,7 +193,11 @@ def run_demo(out_dir: Path) -> int:
     stack: LocalStack | None = None
     try:
         sandbox_url = sandbox.start()
-        stack = LocalStack(parameters={"ClearinghouseSandboxUrl": sandbox_url}).start()
+        try:
+            stack = LocalStack(parameters={"ClearinghouseSandboxUrl": sandbox_url}).start()
+        except LocalStackError as exc:
+            sys.stderr.write(f"claimbridge demo: {exc}\n")
+            return 2
         sys.stdout.write(
             f"local stack {stack.stack_name} on {stack.endpoint_url}, sandbox clearinghouse {sandbox_url}\n"
         )

@@ -56,8 +56,6 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import httpx
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
 
 from claimbridge.local.template import TEMPLATE_NAME, find_repo_root, load_template
 
@@ -89,6 +87,7 @@ _NO_RUNTIME_TYPES = frozenset(
     }
 )
 _RESOLVE_PREFIX = "LocalResolve"
+_DEV_TOOLS_MISSING = "the local stack needs moto[server] and aws-sam-translator: pip install -e . --group dev"
 _SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+(?:\.[A-Za-z0-9.]+)?)\}")
 
 
@@ -123,6 +122,11 @@ def translate_template(template: dict[str, Any], *, region: str = REGION) -> dic
     ``iam:ListPolicies``; aws-sam-translator resolves managed policy names (``AWSLambdaBasicExecutionRole`` ...) from
     the map it bundles before it would consult the loader.
     """
+    try:  # dev-only dependencies (pyproject [dependency-groups] dev): the Lambda layer does not ship them
+        from samtranslator.parser.parser import Parser  # noqa: PLC0415
+        from samtranslator.translator.translator import Translator  # noqa: PLC0415
+    except ImportError as exc:
+        raise LocalStackError(_DEV_TOOLS_MISSING) from exc
     sam_template = json.loads(json.dumps(template))
     _code_uri_to_s3(sam_template)
     translator = Translator(managed_policy_map={}, sam_parser=Parser(), boto_session=boto3.Session(region_name=region))
@@ -316,7 +320,10 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         """Start moto, create the stack from template.yaml, bridge what moto dropped."""
-        from moto.server import ThreadedMotoServer  # noqa: PLC0415 - dev-only dependency, imported on use
+        try:
+            from moto.server import ThreadedMotoServer  # noqa: PLC0415 - dev-only dependency, imported on use
+        except ImportError as exc:
+            raise LocalStackError(_DEV_TOOLS_MISSING) from exc
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
         # "No Moto CloudFormation support for <type>": known, and bridged after the stack is created.
