@@ -23,6 +23,11 @@ Which hops are moto's and which are the router's
     * S3 events all carry the same ``id`` (moto copies one constant) -> each gets a stable id derived from its SQS
       message id, so idempotency keyed on the event id does not merge distinct uploads;
     * events from ``PutEvents`` reach SQS without ``account`` -> moto's account id is filled in.
+
+Not emulated: one process holds every function (each router imports the handler modules afresh and clears the
+package's ``lru_cache`` factories, like a cold start, but functions share ``sys.modules``); a function's folder is
+not put on ``sys.path``, so ``app.py`` imports only the layer (``claimbridge``) and installed packages; timeouts are
+reported by ``get_remaining_time_in_millis`` but not enforced; invocations run one at a time.
 """
 
 from __future__ import annotations
