@@ -17,7 +17,7 @@ import pytest
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
@@ -38,7 +38,7 @@ _current_test: dict[str, str] = {"node": "<collection>"}
 
 def pytest_configure(config: pytest.Config) -> None:
     """Wrap the writer before any test module imports it, so every interchange is captured."""
-    import claimbridge.x12.writer as writer  # noqa: PLC0415 - must run after env setup, before collection
+    from claimbridge.x12 import writer
 
     original: Callable[..., str] = writer.write_837p
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from claimbridge.events import ScheduledEvent
 from claimbridge.observability import build_logger, build_metrics, build_tracer
 from claimbridge.pipeline.poll import poll_due_tenants

@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from claimbridge.events import ResponseObjectRecord
 from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields
 from claimbridge.pipeline.ports import PipelineDeps

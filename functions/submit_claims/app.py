@@ -14,13 +14,14 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
 from claimbridge.events import ClaimReadyRecord
 from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.submit import SubmitOutcome, submit_ready
 from claimbridge.pipeline.wiring import build_deps
 from claimbridge.settings import get_settings
-from pydantic import ValidationError
 
 logger = build_logger()
 metrics = build_metrics()

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
+
 from claimbridge.events import (
     DETAIL_TYPES,
     ClaimReady,
@@ -15,8 +17,6 @@ from claimbridge.events import (
     ResponseObjectRecord,
     ScheduledEvent,
 )
-from pydantic import BaseModel
-
 from tests.support.sam import sam_resource
 
 pytestmark = pytest.mark.contract

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+
 from claimbridge.x12 import writer
 from claimbridge.x12.validate import validate_837p
-
 from tests import conftest
 from tests.unit.x12_builders import CONTROL, CREATED, claim, demo_tenant, dependent, representative_claims
 

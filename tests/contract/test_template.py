@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from cfnlint.api import lint_all
-from claimbridge.local.stack import translate_template
 
+from claimbridge.local.stack import translate_template
 from tests.support.sam import load_template, sam_resource
 
 pytestmark = pytest.mark.contract

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from claimbridge.local.demo import PipelineRun, example_bundles, render_report, run_demo, run_pipeline
 from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.local.stack import LocalStack
-
 from tests.conftest import GENERATED_837P
 
 pytestmark = pytest.mark.e2e

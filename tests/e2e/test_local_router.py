@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from claimbridge.local.router import LocalRouter
 from claimbridge.local.stack import LocalStack
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from claimbridge.local.stack import LocalStack
 
+from claimbridge.local.stack import LocalStack
 from tests.support.sam import sam_resource
 
 pytestmark = pytest.mark.e2e

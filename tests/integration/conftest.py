@@ -15,12 +15,12 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.settings import get_settings
 from claimbridge.state import DynamoClaimStore
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
-from moto import mock_aws
-
 from functions.ingest_fhir import app as ingest_app
 from functions.poll_clearinghouse import app as poll_app
 from functions.process_responses import app as responses_app

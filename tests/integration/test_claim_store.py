@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
 from claimbridge.errors import StateConflict, TenantError
 from claimbridge.findings import Finding, Severity
 from claimbridge.state import ClaimState, StoredClaim
 from claimbridge.tenants import TenantConfig
-
 from tests.integration.conftest import Infra
 
 pytestmark = pytest.mark.integration

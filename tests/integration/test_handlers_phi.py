@@ -9,9 +9,9 @@ from pathlib import Path
 import boto3
 import httpx
 import pytest
+
 from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.mapping import claim_id_for
-
 from functions.ingest_fhir import app as ingest_app
 from functions.poll_clearinghouse import app as poll_app
 from functions.process_responses import app as responses_app

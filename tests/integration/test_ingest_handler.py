@@ -9,11 +9,11 @@ from typing import Any
 
 import boto3
 import pytest
+
 from claimbridge.mapping import claim_id_for
 from claimbridge.settings import get_settings
 from claimbridge.state import ClaimState
 from claimbridge.tenants import TenantConfig
-
 from functions.ingest_fhir import app as ingest_app
 from tests.integration.conftest import Infra, drain
 from tests.integration.handler_events import FakeLambdaContext, ingest_event

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from claimbridge.clearinghouse import (
     SANDBOX_API_KEY,
     ClearinghousePort,
@@ -50,7 +51,6 @@ def adapter(sandbox: SandboxClearinghouse) -> Iterator[X12ApiClearinghouse]:
 def _generated_837p() -> str:
     """A 837P from the project's own writer (demo tenant, synthetic claims)."""
     from claimbridge.x12.writer import write_837p
-
     from tests.unit.x12_builders import CONTROL, CREATED, demo_tenant, representative_claims
 
     try:

@@ -8,11 +8,11 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+
 from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.mapping import claim_id_for
 from claimbridge.state import ClaimState
 from claimbridge.tenants import TenantConfig
-
 from functions.ingest_fhir import app as ingest_app
 from functions.submit_claims import app as submit_app
 from tests.integration.conftest import Infra, drain

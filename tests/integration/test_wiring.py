@@ -6,12 +6,12 @@ import json
 
 import boto3
 import pytest
+from pydantic import ValidationError
+
 from claimbridge.clearinghouse.x12_api import X12ApiClearinghouse
 from claimbridge.pipeline.wiring import clearinghouse_factory, secret_loader
 from claimbridge.settings import Settings, get_settings
 from claimbridge.tenants import TenantConfig
-from pydantic import ValidationError
-
 from tests.integration.conftest import Infra
 
 pytestmark = pytest.mark.integration

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from claimbridge.x12.acks import (
     AckEnvelope,
     ClaimAckReport,

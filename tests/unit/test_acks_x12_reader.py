@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from claimbridge.errors import X12SyntaxError
 from claimbridge.x12.reader import Delimiters, read_delimiters, read_segments
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from claimbridge.clearinghouse import (
     SANDBOX_API_KEY,
     ApiError,

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from claimbridge.cli import main
 from claimbridge.local.file_counter import default_state_dir, next_interchange_control
 from claimbridge.x12.validate import validate_837p
-
 from tests.unit.fhir_builders import BUNDLES, PHI_VALUES, REPO_ROOT, claim, example, resource
 
 pytestmark = pytest.mark.unit

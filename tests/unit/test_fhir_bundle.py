@@ -6,9 +6,9 @@ import gzip
 import json
 
 import pytest
+
 from claimbridge.errors import FileFormatError
 from claimbridge.fhir import load_bundle, validation_problems
-
 from tests.unit.fhir_builders import example, to_bytes
 
 pytestmark = pytest.mark.unit

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from claimbridge.fhir import Located, ReferenceProblem, Resolver, UnresolvedReference, load_bundle
 
+from claimbridge.fhir import Located, ReferenceProblem, Resolver, UnresolvedReference, load_bundle
 from tests.unit.fhir_builders import to_bytes
 
 pytestmark = pytest.mark.unit

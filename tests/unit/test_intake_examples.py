@@ -7,11 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from claimbridge.errors import FileFormatError
-from claimbridge.intake import IntakeResult, intake_bundle
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.patient import Patient
 
+from claimbridge.errors import FileFormatError
+from claimbridge.intake import IntakeResult, intake_bundle
 from tests.unit.fhir_builders import BUNDLES, PHI_VALUES, demo_tenant, findings_text
 
 pytestmark = pytest.mark.unit

@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from claimbridge.claim import EntityType, PayerResponsibility, ProfessionalClaim
 from claimbridge.findings import Finding, Severity
 from claimbridge.intake import IntakeResult
-
 from tests.unit.fhir_builders import (
     CPT,
     NPI,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from claimbridge.mapping.ids import claim_id_for
 
 pytestmark = pytest.mark.unit

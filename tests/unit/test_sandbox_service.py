@@ -11,11 +11,12 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from claimbridge.local.sandbox import ApiFailure, FaultRequest, SandboxService, SandboxState
 from claimbridge.x12.acks import ClaimStatusAck, FunctionalGroupAck, StatusCode, parse_277ca, parse_999
 from claimbridge.x12.reader import read_segments
 from claimbridge.x12.validate import validate_837p, validate_x12
-from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from claimbridge.errors import ClaimsError
 from claimbridge.x12.escaping import DELIMITER_CHARACTERS, X12WriteError, x12_id, x12_text
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from claimbridge.x12.validate import X12Issue, validate_837p, validate_x12
 
 pytestmark = pytest.mark.unit

@@ -12,12 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from claimbridge.claim import Address, BillingProvider, EntityType, PersonName, ProfessionalClaim
 from claimbridge.x12 import writer
 from claimbridge.x12.escaping import X12WriteError
 from claimbridge.x12.validate import validate_837p
 from claimbridge.x12.writer import InterchangeControl
-
 from tests.unit.x12_builders import (
     BILLING_ADDRESS,
     CHEN,

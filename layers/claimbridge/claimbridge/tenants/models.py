@@ -24,8 +24,29 @@ ModifierCode = Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]
 TaxonomyCode = Annotated[str, Field(pattern=r"^[0-9]{3}[0-9A-Z]{6}X$")]
 UsState = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 FilingIndicator = Literal[
-    "11", "12", "13", "14", "15", "16", "17", "AM", "BL", "CH", "CI", "DS", "FI", "HM", "LM", "MA", "MB", "MC", "OF",
-    "TV", "VA", "WC", "ZZ",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "16",
+    "17",
+    "AM",
+    "BL",
+    "CH",
+    "CI",
+    "DS",
+    "FI",
+    "HM",
+    "LM",
+    "MA",
+    "MB",
+    "MC",
+    "OF",
+    "TV",
+    "VA",
+    "WC",
+    "ZZ",
 ]
 
 
@@ -100,7 +121,9 @@ class Clearinghouse(BaseModel):
     kind: Literal["sandbox", "x12-api", "sftp"]
     receiver: Receiver
     endpoint: str | None = None
-    secret_ref: Annotated[str, Field(pattern=r"^claimbridge/[a-z0-9][a-z0-9-]{2,62}/[A-Za-z0-9/_+=.@-]+$")] | None = None
+    secret_ref: Annotated[str, Field(pattern=r"^claimbridge/[a-z0-9][a-z0-9-]{2,62}/[A-Za-z0-9/_+=.@-]+$")] | None = (
+        None
+    )
     usage_indicator: Literal["T", "P"] = "T"
     poll_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
 
