@@ -22,18 +22,21 @@ class MappingProblem(Exception):
         self.finding = finding
 
 
-def problem(rule_id: str, fhir_path: str, message: str, *, x12_location: str = "", fix: str = "") -> MappingProblem:
-    """A ``MappingProblem`` with an error finding; the message names no values (contract section 10)."""
-    return MappingProblem(
-        Finding(
-            rule_id=rule_id,
-            severity=Severity.ERROR,
-            fhir_path=fhir_path,
-            x12_location=x12_location,
-            message=message,
-            fix=fix,
-        )
+def error_finding(rule_id: str, fhir_path: str, message: str, *, x12_location: str = "", fix: str = "") -> Finding:
+    """An error finding; the message names no values (contract section 10)."""
+    return Finding(
+        rule_id=rule_id,
+        severity=Severity.ERROR,
+        fhir_path=fhir_path,
+        x12_location=x12_location,
+        message=message,
+        fix=fix,
     )
+
+
+def problem(rule_id: str, fhir_path: str, message: str, *, x12_location: str = "", fix: str = "") -> MappingProblem:
+    """A ``MappingProblem`` carrying an error finding: the claim cannot be built."""
+    return MappingProblem(error_finding(rule_id, fhir_path, message, x12_location=x12_location, fix=fix))
 
 
 class ValidationCache:
@@ -124,13 +127,4 @@ class ClaimScope:
 
     def hold(self, rule_id: str, fhir_path: str, message: str, *, x12_location: str = "", fix: str = "") -> None:
         """An error that still lets the claim be built: it is stored HELD with this finding."""
-        self.holds.append(
-            Finding(
-                rule_id=rule_id,
-                severity=Severity.ERROR,
-                fhir_path=fhir_path,
-                x12_location=x12_location,
-                message=message,
-                fix=fix,
-            )
-        )
+        self.holds.append(error_finding(rule_id, fhir_path, message, x12_location=x12_location, fix=fix))

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 MAX_CONTROL_NUMBER = 999_999_999
 _FINDINGS = TypeAdapter(tuple[Finding, ...])
 _SERIALIZER = TypeSerializer()
+_TRANSITION_CONDITION = "#state = :expected AND revision = :revision"
 _REPLACE_CONDITION = "#state = :expected AND revision = :revision AND attribute_not_exists(pending_submission_id)"
 _DESERIALIZER = TypeDeserializer()
 
@@ -323,6 +324,20 @@ class DynamoClaimStore:
             )
         return {"Put": put}  # type: ignore[typeddict-item]
 
+    def _claim_put_if_unchanged(
+        self, updated: StoredClaim, current: StoredClaim, *, condition: str
+    ) -> TransactWriteItemTypeDef:
+        """Write ``updated`` only if the stored claim is still ``current`` (state and revision): the optimistic lock."""
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": _serialize(_claim_item(updated)),
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#state": "state"},
+                "ExpressionAttributeValues": _values({":expected": current.state.value, ":revision": current.revision}),
+            }
+        }
+
     def _history_put(
         self,
         tenant_id: str,
@@ -459,17 +474,7 @@ class DynamoClaimStore:
                     previous=previous_source,
                     now=now,
                 ),
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": _serialize(_claim_item(replaced)),
-                        "ConditionExpression": _REPLACE_CONDITION,
-                        "ExpressionAttributeNames": {"#state": "state"},
-                        "ExpressionAttributeValues": _values(
-                            {":expected": current.state.value, ":revision": current.revision}
-                        ),
-                    }
-                },
+                self._claim_put_if_unchanged(replaced, current, condition=_REPLACE_CONDITION),
                 self._history_put(
                     current.tenant_id,
                     current.claim_id,
@@ -537,17 +542,7 @@ class DynamoClaimStore:
         moved = current.model_copy(update=update)
         self._transact(
             [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": _serialize(_claim_item(moved)),
-                        "ConditionExpression": "#state = :expected AND revision = :revision",
-                        "ExpressionAttributeNames": {"#state": "state"},
-                        "ExpressionAttributeValues": _values(
-                            {":expected": current.state.value, ":revision": current.revision}
-                        ),
-                    }
-                },
+                self._claim_put_if_unchanged(moved, current, condition=_TRANSITION_CONDITION),
                 self._history_put(
                     current.tenant_id,
                     current.claim_id,
