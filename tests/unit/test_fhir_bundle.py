@@ -22,9 +22,9 @@ def test_load_bundle_accepts_every_supported_type(bundle_type: str) -> None:
     # When it is loaded
     submission = load_bundle(to_bytes(bundle), file_name="b.json")
     # Then every entry is indexed with its path
-    assert submission.bundle_type == bundle_type
-    assert len(submission.entries) == 8
-    assert submission.entries[7].path == "Bundle.entry[7].resource(Claim/clm-1)"
+    assert submission.meta("bundle_type") == bundle_type
+    assert len(list(submission.entries())) == 8
+    assert list(submission.entries())[7].path == "Bundle.entry[7].resource(Claim/clm-1)"
 
 
 def test_load_bundle_reads_gzip() -> None:
@@ -33,7 +33,7 @@ def test_load_bundle_reads_gzip() -> None:
     # When it is loaded
     submission = load_bundle(raw, file_name="b.json.gz")
     # Then it reads like the plain file
-    assert [e.resource_type for e in submission.entries][-1] == "Claim"
+    assert [e.resource_type for e in submission.entries()][-1] == "Claim"
 
 
 @pytest.mark.parametrize(
@@ -85,8 +85,8 @@ def test_load_bundle_skips_entries_without_resource_and_search_outcomes() -> Non
     # When it is loaded
     submission = load_bundle(to_bytes(bundle), file_name="b.json")
     # Then only the eight real resources remain, keeping their original entry index in the path
-    assert len(submission.entries) == 8
-    assert submission.entries[0].path == "Bundle.entry[1].resource(Patient/pat-1)"
+    assert len(list(submission.entries())) == 8
+    assert next(iter(submission.entries())).path == "Bundle.entry[1].resource(Patient/pat-1)"
 
 
 def test_validation_problems_ignores_missing_mandatory_elements_but_reports_bad_values() -> None:

@@ -26,7 +26,7 @@ def _patient(pid: str, **extra: Any) -> dict[str, Any]:
 
 
 def _source(resolver: Resolver, index: int = 0) -> Located:
-    return resolver.submission.entries[index]
+    return list(resolver.index.entries())[index]
 
 
 CLAIM = {"resourceType": "Claim", "id": "c1"}

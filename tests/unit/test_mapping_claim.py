@@ -698,7 +698,8 @@ def test_intake_skips_and_counts_claims_that_are_not_professional_billing(change
     bundle = example()
     change(claim(bundle))
     result = run_intake(bundle)
-    assert (len(result.claims), len(result.rejected), result.skipped) == (0, 0, 1)
+    # (the Claim, and its Encounter: finished but without a Procedure or ChargeItem to bill on its own)
+    assert (len(result.claims), len(result.rejected), result.skipped) == (0, 0, 2)
 
 
 def test_mapping_invalid_r4_in_a_reached_resource_rejects_with_in_format() -> None:

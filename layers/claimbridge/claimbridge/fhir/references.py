@@ -9,12 +9,12 @@ References never leave the submission.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from enum import StrEnum
 from urllib.parse import parse_qsl, urlsplit
 
-from claimbridge.fhir.bundle import JsonObject, Located, Submission, resource_label
+from claimbridge.fhir.bundle import JsonObject, Located, resource_label
+from claimbridge.fhir.index import SubmissionIndex, reference_aliases, reference_targets
 
 _RELATIVE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _ABSOLUTE_TAIL = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
@@ -49,22 +49,10 @@ def identifier_pairs(resource: JsonObject) -> Iterable[tuple[str | None, str]]:
 
 
 class Resolver:
-    """Indexes a submission once and answers references from any of its resources."""
+    """Answers references from any resource of one submission, through its on-disk index."""
 
-    def __init__(self, submission: Submission) -> None:
-        self.submission = submission
-        self._by_full_url: dict[str, list[Located]] = defaultdict(list)
-        self._by_type_id: dict[tuple[str, str], list[Located]] = defaultdict(list)
-        self._by_identifier_value: dict[str, list[Located]] = defaultdict(list)
-        self._entry_paths: dict[int, str] = {}
-        for located in submission.entries:
-            self._entry_paths[located.entry_index] = located.path
-            if located.full_url:
-                self._by_full_url[located.full_url].append(located)
-            if located.id:
-                self._by_type_id[(located.resource_type, located.id)].append(located)
-            for _system, value in identifier_pairs(located.resource):
-                self._by_identifier_value[value].append(located)
+    def __init__(self, index: SubmissionIndex) -> None:
+        self.index = index
 
     def resolve(self, reference: object, *, source: Located, path: str, types: Iterable[str] | None = None) -> Located:
         """The one resource ``reference`` (a FHIR Reference object) points to, seen from ``source``.
@@ -95,17 +83,17 @@ class Resolver:
         if search:
             return self._search(search.group("type"), search.group("query"), path)
         if literal.startswith(("urn:uuid:", "urn:oid:")) or urlsplit(literal).scheme in {"http", "https"}:
-            return self._single(self._by_full_url.get(literal, []), path)
+            return self._single(self.index.rows_by_full_url(literal), path)
         relative = _RELATIVE.match(literal)
         if relative is None:
             raise UnresolvedReference(path, ReferenceProblem.UNSUPPORTED)
         resource_type, rid = relative.group("type"), relative.group("id")
         base = self._restful_base(source.full_url)
         if base is not None:
-            candidates = self._by_full_url.get(f"{base}{resource_type}/{rid}", [])
+            candidates = self.index.rows_by_full_url(f"{base}{resource_type}/{rid}")
             if candidates:
                 return self._single(candidates, path)
-        return self._single(self._by_type_id.get((resource_type, rid), []), path)
+        return self._single(self.index.rows_by_type_id(resource_type, rid), path)
 
     @staticmethod
     def _restful_base(full_url: str | None) -> str | None:
@@ -133,7 +121,7 @@ class Resolver:
         return Located(item, contained_path, source.entry_index, source.full_url, root)
 
     def _root_path(self, source: Located) -> str:
-        return self._entry_paths.get(source.entry_index, source.path)
+        return self.index.located(source.entry_index).path
 
     def _search(self, resource_type: str, query: str, path: str) -> Located:
         params = dict(parse_qsl(query, keep_blank_values=True))
@@ -147,18 +135,37 @@ class Resolver:
         if not isinstance(value, str) or not value:
             raise UnresolvedReference(path, ReferenceProblem.ABSENT)
         candidates = [
-            located
-            for located in self._by_identifier_value.get(value, [])
-            if (types is None or located.resource_type in types)
-            and (system is None or (system, value) in set(identifier_pairs(located.resource)))
+            row
+            for row in self.index.rows_by_identifier(value)
+            if (types is None or self.index.located(row).resource_type in types)
+            and (system is None or (system, value) in set(identifier_pairs(self.index.located(row).resource)))
         ]
         return self._single(candidates, path)
 
-    @staticmethod
-    def _single(candidates: list[Located], path: str) -> Located:
-        unique = list({id(item.resource): item for item in candidates}.values())
+    def _single(self, rows: list[int], path: str) -> Located:
+        unique = sorted(set(rows))
         if not unique:
             raise UnresolvedReference(path, ReferenceProblem.NOT_FOUND)
         if len(unique) > 1:
             raise UnresolvedReference(path, ReferenceProblem.AMBIGUOUS)
-        return unique[0]
+        return self.index.located(unique[0])
+
+    def referrers(self, target: Located, kind: str) -> list[Located]:
+        """Top-level resources whose ``kind`` element (``Procedure.encounter``...) resolves to ``target``.
+
+        The reverse-link index proposes candidates by the literal forms that could name ``target``; each is
+        confirmed by resolving its reference forward, so relative references and bases are handled as above.
+        """
+        resource_type, element = kind.split(".", 1)
+        found: list[Located] = []
+        for row in self.index.rows_linked(kind, reference_aliases(target)):
+            candidate = self.index.located(row)
+            for literal in reference_targets(candidate.resource, element):
+                try:
+                    resolved = self.resolve({"reference": literal}, source=candidate, path=candidate.at(element))
+                except UnresolvedReference:
+                    continue
+                if resolved.key == target.key and candidate.resource_type == resource_type:
+                    found.append(candidate)
+                    break
+        return found

@@ -113,11 +113,14 @@ def _json_default(value: object) -> str:
     raise TypeError(type(value).__name__)
 
 
-def source_version(scope: ClaimScope) -> str:
-    """``meta.versionId``, else ``sha256:`` of the canonical JSON of the anchor plus every resource it resolved."""
+def source_version(scope: ClaimScope, *, content_hash: bool = False) -> str:
+    """``meta.versionId``, else ``sha256:`` of the canonical JSON of the anchor plus every resource it resolved.
+
+    Encounter anchors always use the hash (``content_hash``): their lines live in other resources (section 8).
+    """
     meta = obj(scope.anchor.resource.get("meta")) or {}
     version_id = text(meta.get("versionId"))
-    if version_id:
+    if version_id and not content_hash:
         return version_id.strip()
     parts = sorted(
         {_canonical(scope.anchor.resource), *(_canonical(located.resource) for located in scope.touched.values())}
@@ -345,7 +348,7 @@ def _coverage(
     beneficiary = scope.resolve(
         coverage.resource.get("beneficiary"), source=coverage, element="beneficiary", types=("Patient",)
     )
-    if beneficiary.resource is not patient.resource:
+    if beneficiary.key != patient.key:
         scope.hold(
             "IN-CONFLICT",
             coverage.at("beneficiary"),
@@ -445,7 +448,7 @@ def _subscriber(scope: ClaimScope, coverage: Located, patient: Located) -> tuple
         target = scope.resolve(
             subscriber_ref, source=coverage, element="subscriber", types=("Patient", "RelatedPerson")
         )
-        if target.resource is not patient.resource:
+        if target.key != patient.key:
             raise problem(
                 "IN-REQUIRED",
                 coverage.at("relationship"),

@@ -144,11 +144,7 @@ def _draft(scope: ClaimScope, index: int, item: JsonObject) -> _Draft:
                 "no CPT/HCPCS coding (http://www.ama-assn.org/go/cpt or the HCPCS system) and no SNOMED CT coding",
                 x12_location="SV101-2",
             )
-        draft.crosswalk = [
-            row
-            for row in scope.tenant.crosswalks.snomed_to_cpt
-            if row.snomed == snomed and row.applies_to == "procedure"
-        ]
+        draft.crosswalk = crosswalk_rows(scope, snomed, "procedure")
         if not draft.crosswalk:
             raise problem(
                 "IN-XWALK",
@@ -226,34 +222,42 @@ def _final_code(scope: ClaimScope, draft: _Draft) -> tuple[str | None, Decimal]:
     """The billed code; a SNOMED CT item goes through the tenant crosswalk (contract section 9)."""
     if draft.code is not None:
         return draft.code, draft.units
-    banded = [row for row in draft.crosswalk if row.min_minutes is not None or row.max_minutes is not None]
-    if not banded:
-        row = draft.crosswalk[0]
-    else:
-        where = f"{draft.path}.productOrService"
-        if draft.minutes is None:
-            raise problem(
-                "BH-TIME-02", where, "time-based SNOMED CT item without documented minutes", x12_location="SV101-2"
-            )
-        minutes = draft.minutes
-        row_or_none = next(
-            (
-                r
-                for r in banded
-                if (r.min_minutes is None or minutes >= r.min_minutes)
-                and (r.max_minutes is None or minutes <= r.max_minutes)
-            ),
-            None,
-        )
-        if row_or_none is None:
-            raise problem(
-                "BH-TIME-01", where, "documented minutes fall outside every crosswalk band", x12_location="SV101-2"
-            )
-        row = row_or_none
+    row = crosswalk_row(draft.crosswalk, draft.minutes, f"{draft.path}.productOrService")
     if row.cpt is None:
         scope.warn("IN-XWALK", f"{draft.path}.productOrService", "crosswalk marks this code not billable; item skipped")
         return None, draft.units
     return row.cpt, Decimal(row.units)
+
+
+def crosswalk_rows(scope: ClaimScope, snomed: str, applies_to: str) -> list[CrosswalkRow]:
+    return [
+        row for row in scope.tenant.crosswalks.snomed_to_cpt if row.snomed == snomed and row.applies_to == applies_to
+    ]
+
+
+def crosswalk_row(rows: list[CrosswalkRow], minutes: int | None, where: str) -> CrosswalkRow:
+    """The row of a SNOMED CT code that applies: the only one, or the minute band the documented time falls in."""
+    banded = [row for row in rows if row.min_minutes is not None or row.max_minutes is not None]
+    if not banded:
+        return rows[0]
+    if minutes is None:
+        raise problem(
+            "BH-TIME-02", where, "time-based SNOMED CT item without documented minutes", x12_location="SV101-2"
+        )
+    found = next(
+        (
+            row
+            for row in banded
+            if (row.min_minutes is None or minutes >= row.min_minutes)
+            and (row.max_minutes is None or minutes <= row.max_minutes)
+        ),
+        None,
+    )
+    if found is None:
+        raise problem(
+            "BH-TIME-01", where, "documented minutes fall outside every crosswalk band", x12_location="SV101-2"
+        )
+    return found
 
 
 def _modifiers(draft: _Draft) -> tuple[str, ...]:
@@ -336,20 +340,24 @@ def _line_pos(scope: ClaimScope, draft: _Draft, facility: Located | None) -> str
 def _encounter_locations(scope: ClaimScope, draft: _Draft) -> list[Located]:
     if draft.encounter is None:
         return []
-    if draft.locations is not None:
-        return draft.locations
+    if draft.locations is None:
+        draft.locations = encounter_locations(scope, draft.encounter)
+    return draft.locations
+
+
+def encounter_locations(scope: ClaimScope, encounter: Located) -> list[Located]:
+    """The Locations an Encounter names (unresolvable ones are warnings: location is never required)."""
     found: list[Located] = []
-    for index, entry in enumerate(items(draft.encounter.resource.get("location"))):
+    for index, entry in enumerate(items(encounter.resource.get("location"))):
         if isinstance(entry, dict):
             location = scope.resolve_optional(
                 entry.get("location"),
-                source=draft.encounter,
+                source=encounter,
                 element=f"location[{index}].location",
                 types=("Location",),
             )
             if location is not None:
                 found.append(location)
-    draft.locations = found
     return found
 
 
@@ -395,10 +403,13 @@ def _line_rendering(draft: _Draft, rendering: Clinician | None, care_team: dict[
 
 
 def _telehealth(scope: ClaimScope, draft: _Draft) -> TelehealthFacts:
-    """Documented telehealth facts from the line's encounter (contract section 7)."""
     if draft.encounter is None:
         return TelehealthFacts()
-    encounter = draft.encounter
+    return telehealth_facts(scope, draft.encounter, _encounter_locations(scope, draft))
+
+
+def telehealth_facts(scope: ClaimScope, encounter: Located, locations: list[Located]) -> TelehealthFacts:
+    """Documented telehealth facts of an encounter (contract section 7)."""
     klass = obj(encounter.resource.get("class")) or {}
     virtual = klass.get("code") == "VR" and klass.get("system") in {ACT_CODE_SYSTEM, None}
     modality: str | None = None
@@ -415,7 +426,7 @@ def _telehealth(scope: ClaimScope, draft: _Draft) -> TelehealthFacts:
             modality = "unknown"
     at_home = any(
         has_code(concept, ROLE_CODE_SYSTEM, "PTRES")
-        for location in _encounter_locations(scope, draft)
+        for location in locations
         for concept in items(location.resource.get("type"))
     )
     return TelehealthFacts.model_validate({"virtual": virtual, "modality": modality, "patient_at_home": at_home})

@@ -10,6 +10,7 @@ from claimbridge.mapping.codes import NPI_SYSTEM, NUCC_SYSTEM, usps_state
 from claimbridge.mapping.scope import ClaimScope, problem
 from claimbridge.mapping.values import first_code, full_date, items, obj, text
 from claimbridge.tenants.models import RosterProvider
+from claimbridge.validators import npi_is_valid
 
 _GENDERS = {"male": Gender.MALE, "female": Gender.FEMALE}
 _NAME_PREFERENCE = ("official", "usual", None)
@@ -145,8 +146,14 @@ def clinician(
         raise problem(
             "IN-REQUIRED", located.at("identifier"), f"clinician NPI ({NPI_SYSTEM}) is required", x12_location="NM109"
         )
-    if not (len(npi) == 10 and npi.isdigit()):
-        raise problem("IN-CODE", located.at("identifier"), "clinician NPI must have 10 digits", x12_location="NM109")
+    if not npi_is_valid(npi):
+        raise problem(
+            "BH-NPI-01",
+            located.at("identifier"),
+            "clinician NPI fails the NPI check (10 digits, first digit 1 or 2, Luhn check digit)",
+            x12_location="NM109",
+            fix="correct the clinician's NPI (NPPES registry)",
+        )
     if taxonomy is None:
         taxonomy = _role_taxonomy(scope, role, located)
     if taxonomy is None:
@@ -159,18 +166,11 @@ def _role_taxonomy(scope: ClaimScope, role: Located | None, practitioner: Locate
     """NUCC specialty of the referenced PractitionerRole, else of the submission's single role for this clinician."""
     if role is not None:
         return _specialty(role.resource)
-    roles: list[Located] = []
-    for candidate in scope.resolver.submission.entries:
-        if candidate.resource_type != "PractitionerRole":
-            continue
-        try:
-            target = scope.resolver.resolve(
-                candidate.resource.get("practitioner"), source=candidate, path=candidate.at("practitioner")
-            )
-        except UnresolvedReference:  # a role nobody can resolve is not this clinician's
-            continue
-        if target.resource is practitioner.resource and _specialty(candidate.resource):
-            roles.append(candidate)
+    roles = [
+        candidate
+        for candidate in scope.resolver.referrers(practitioner, "PractitionerRole.practitioner")
+        if _specialty(candidate.resource)
+    ]
     if len(roles) == 1:
         scope.touch(roles[0])
         return _specialty(roles[0].resource)

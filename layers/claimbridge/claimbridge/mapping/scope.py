@@ -61,13 +61,13 @@ class ClaimScope:
     validation: ValidationCache
     warnings: list[Finding] = field(default_factory=list)
     holds: list[Finding] = field(default_factory=list)
-    touched: dict[int, Located] = field(default_factory=dict)
+    touched: dict[tuple[int, str], Located] = field(default_factory=dict)
 
     def touch(self, located: Located) -> Located:
         """Remember ``located`` for the version hash; an invalid R4 resource rejects the claim (IN-FORMAT)."""
-        if id(located.resource) in self.touched:
+        if located.key in self.touched:
             return located
-        self.touched[id(located.resource)] = located
+        self.touched[located.key] = located
         root_path = self._root_path(located)
         problems = self.validation.problems(located, root_path)
         if problems:
