@@ -21,11 +21,17 @@ pytestmark = pytest.mark.contract
 
 FUNCTIONS = {
     "IngestFhirFunction": "functions/ingest_fhir/",
+    "IngestChunkFunction": "functions/ingest_chunk/",
     "SubmitClaimsFunction": "functions/submit_claims/",
     "ProcessResponsesFunction": "functions/process_responses/",
     "PollClearinghouseFunction": "functions/poll_clearinghouse/",
 }
-QUEUES = {"IngestQueue": "IngestDLQ", "SubmitQueue": "SubmitDLQ", "ResponsesQueue": "ResponsesDLQ"}
+QUEUES = {
+    "IngestQueue": "IngestDLQ",
+    "IngestChunksQueue": "IngestChunksDLQ",
+    "SubmitQueue": "SubmitDLQ",
+    "ResponsesQueue": "ResponsesDLQ",
+}
 BUCKETS = ("InboundBucket", "ArchiveBucket")
 GLOBAL_ENV = {
     "CLAIMS_TABLE": {"Ref": "ClaimsTable"},
@@ -150,6 +156,7 @@ def test_template_policies_are_scoped_to_the_stacks_resources(translated: dict[s
     ("function", "queue"),
     [
         ("IngestFhirFunction", "IngestQueue"),
+        ("IngestChunkFunction", "IngestChunksQueue"),
         ("SubmitClaimsFunction", "SubmitQueue"),
         ("ProcessResponsesFunction", "ResponsesQueue"),
     ],
@@ -158,18 +165,35 @@ def test_template_consumer_may_only_poll_its_own_queue(translated: dict[str, Any
     # Given the consumer's role
     policies = translated["Resources"][f"{function}Role"]["Properties"]["Policies"]
 
-    # When the SQS statements are collected
+    # When the SQS statements that receive messages are collected
     sqs_resources = [
         statement["Resource"]
         for policy in policies
         for statement in policy["PolicyDocument"]["Statement"]
-        if any(str(action).startswith("sqs:") for action in statement["Action"])
+        if "sqs:ReceiveMessage" in statement["Action"]
     ]
 
     # Then there is exactly one, naming its own queue
     assert len(sqs_resources) == 1
     assert queue in repr(sqs_resources[0])
     assert not any(other in repr(sqs_resources[0]) for other in QUEUES if other != queue)
+
+
+def test_template_only_ingest_may_send_chunks_and_only_to_its_chunk_queue(translated: dict[str, Any]) -> None:
+    # Given every function role
+    senders: dict[str, list[Any]] = {}
+    for logical_id in FUNCTIONS:
+        policies = translated["Resources"][f"{logical_id}Role"]["Properties"]["Policies"]
+        # When the statements allowing sqs:SendMessage are collected
+        senders[logical_id] = [
+            statement["Resource"]
+            for policy in policies
+            for statement in policy["PolicyDocument"]["Statement"]
+            if any(str(action).startswith("sqs:SendMessage") for action in statement["Action"])
+        ]
+    # Then only the ingest function sends, and only to the chunk queue (the fan-out)
+    assert {name for name, resources in senders.items() if resources} == {"IngestFhirFunction"}
+    assert senders["IngestFhirFunction"] == [{"Fn::GetAtt": ["IngestChunksQueue", "Arn"]}]
 
 
 @pytest.mark.parametrize(("queue", "dlq"), QUEUES.items())
@@ -348,6 +372,7 @@ def test_template_rule_routes_to_its_queue_which_lets_only_that_rule_send(
     ("mapping", "batch_size", "window"),
     [
         ("IngestFhirEventSource", 10, None),
+        ("IngestChunkEventSource", 1, None),
         ("SubmitClaimsEventSource", 100, 5),
         ("ProcessResponsesEventSource", 10, None),
     ],

@@ -75,9 +75,16 @@ def test_local_stack_claims_table_is_encrypted_recoverable_and_indexed(stack: Lo
 
 
 @pytest.mark.parametrize(
-    ("queue", "dlq"), [("IngestQueue", "IngestDLQ"), ("SubmitQueue", "SubmitDLQ"), ("ResponsesQueue", "ResponsesDLQ")]
+    ("queue", "dlq", "visibility"),
+    [
+        ("IngestQueue", "IngestDLQ", "1800"),
+        ("SubmitQueue", "SubmitDLQ", "360"),
+        ("ResponsesQueue", "ResponsesDLQ", "360"),
+    ],
 )
-def test_local_stack_queue_redrives_to_its_dlq_and_admits_its_rule(stack: LocalStack, queue: str, dlq: str) -> None:
+def test_local_stack_queue_redrives_to_its_dlq_and_admits_its_rule(
+    stack: LocalStack, queue: str, dlq: str, visibility: str
+) -> None:
     # Given a work queue
     attributes = stack.sqs().get_queue_attributes(QueueUrl=stack.resources[queue], AttributeNames=["All"])["Attributes"]
 
@@ -85,7 +92,7 @@ def test_local_stack_queue_redrives_to_its_dlq_and_admits_its_rule(stack: LocalS
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["maxReceiveCount"] == 5
     assert redrive["deadLetterTargetArn"].rsplit(":", 1)[-1] == stack.resources[dlq].rsplit("/", 1)[-1]
-    assert attributes["VisibilityTimeout"] == "360"
+    assert attributes["VisibilityTimeout"] == visibility
     assert attributes["SqsManagedSseEnabled"] == "true"
     (statement,) = json.loads(attributes["Policy"])["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
@@ -98,7 +105,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
 
     # Then each function's group has retention and the data key; every alarm is there; the dashboard names the stack's
-    assert len(groups["logGroups"]) == 4
+    assert len(groups["logGroups"]) == 5
     assert all(group["retentionInDays"] == 90 and "kmsKeyId" in group for group in groups["logGroups"])
     dashboard = stack.client("cloudwatch").get_dashboard(DashboardName=stack.resources["Dashboard"])
     assert stack.resources["IngestQueue"].rsplit("/", 1)[-1] in dashboard["DashboardBody"]
@@ -107,6 +114,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
         f"{stack.stack_name}-{name}"
         for name in (
             "IngestDLQAlarm",
+            "IngestChunksDLQAlarm",
             "SubmitDLQAlarm",
             "ResponsesDLQAlarm",
             "EventDeliveryDLQAlarm",
@@ -138,6 +146,7 @@ def test_local_stack_wiring_follows_the_template(stack: LocalStack) -> None:
     # Then every consumer, batch size and the poller's schedule are there
     assert {queue: item.function_logical_id for queue, item in subscriptions.items()} == {
         "IngestQueue": "IngestFhirFunction",
+        "IngestChunksQueue": "IngestChunkFunction",
         "SubmitQueue": "SubmitClaimsFunction",
         "ResponsesQueue": "ProcessResponsesFunction",
     }

@@ -8,7 +8,7 @@ the rest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +29,7 @@ class MappedClaim(BaseModel):
     model_config = _FROZEN
     claim: ProfessionalClaim
     findings: tuple[Finding, ...] = ()
+    stamp: str | None = None  # newest meta.lastUpdated it was built from (orders late deliveries)
 
     @property
     def held(self) -> bool:
@@ -43,6 +44,7 @@ class RejectedSource(BaseModel):
     source_key: str  # "Claim/<id>"
     version: str
     findings: Annotated[tuple[Finding, ...], Field(min_length=1)]
+    stamp: str | None = None
 
 
 class IntakeResult(BaseModel):
@@ -55,28 +57,40 @@ class IntakeResult(BaseModel):
     line_errors: tuple[Finding, ...] = ()
 
 
-def anchor_rows(index: SubmissionIndex, tenant: TenantConfig) -> tuple[list[int], int]:
-    """The rows that become claims (contract section 2) and how many anchor candidates were skipped.
+class AnchorScan:
+    """The rows that become claims (contract section 2), yielded in submission order, and how many were skipped.
 
     Professional Claims (``use`` claim, ``status`` active or a cancelled correction) and finished Encounters that no
-    such Claim bills and that have a line source. Other Claims and Encounters are counted as skipped.
+    such Claim bills and that have a line source. Other Claims and Encounters are counted in ``skipped``; an
+    Encounter a Claim bills is part of that claim and not counted. Rows are yielded lazily (flat memory).
     """
-    resolver = Resolver(index)
-    anchors: list[int] = []
-    skipped = 0
-    for row in index.rows_of_type("Claim", "Encounter"):
-        located = index.located(row)
-        if located.resource_type == "Claim":
-            billable = is_billable_claim(located.resource)
-        elif billed_by_claim(located, resolver):
-            continue  # part of the Claim that bills it, not a skipped anchor
-        else:
-            billable = is_encounter_anchor(located, resolver, tenant)
-        if billable:
-            anchors.append(row)
-        else:
-            skipped += 1
-    return anchors, skipped
+
+    def __init__(self, index: SubmissionIndex, tenant: TenantConfig) -> None:
+        self.index = index
+        self.tenant = tenant
+        self.skipped = 0
+
+    def __iter__(self) -> Iterator[int]:
+        resolver = Resolver(self.index)
+        for row in self.index.rows_of_type("Claim", "Encounter"):
+            located = self.index.located(row)
+            if located.resource_type == "Claim":
+                billable = is_billable_claim(located.resource)
+            elif billed_by_claim(located, resolver):
+                continue
+            else:
+                billable = is_encounter_anchor(located, resolver, self.tenant)
+            if billable:
+                yield row
+            else:
+                self.skipped += 1
+
+
+def anchor_rows(index: SubmissionIndex, tenant: TenantConfig) -> tuple[list[int], int]:
+    """Every anchor row and the skip count (for callers that want the whole list, e.g. to fan out)."""
+    scan = AnchorScan(index, tenant)
+    rows = list(scan)
+    return rows, scan.skipped
 
 
 def line_error_findings(index: SubmissionIndex) -> tuple[Finding, ...]:
@@ -98,21 +112,13 @@ def line_error_findings(index: SubmissionIndex) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def intake_submission(
-    index: SubmissionIndex, *, tenant: TenantConfig, rows: Sequence[int] | None = None
-) -> IntakeResult:
-    """Map every claim anchor of an indexed submission (or only ``rows``, one fan-out chunk of them).
-
-    Each anchor is mapped on its own: a bad one never blocks the rest. Memory stays flat whatever the submission's
-    size, because resources are read from the index as each claim needs them.
-    """
+def iter_intake(
+    index: SubmissionIndex, *, tenant: TenantConfig, rows: Iterable[int]
+) -> Iterator[MappedClaim | RejectedSource]:
+    """Map each anchor row on its own, yielding as it goes: a bad one never blocks the rest, and a caller that
+    stores each result at once keeps memory flat whatever the submission's size."""
     resolver = Resolver(index)
     validation = ValidationCache()
-    skipped = 0
-    if rows is None:
-        rows, skipped = anchor_rows(index, tenant)
-    claims: list[MappedClaim] = []
-    rejected: list[RejectedSource] = []
     for row in rows:
         anchor = index.located(row)
         if anchor.resource_type == "Encounter":
@@ -120,13 +126,27 @@ def intake_submission(
         else:
             result = map_claim(anchor, resolver=resolver, tenant=tenant, validation=validation)
         if result.claim is not None:
-            claims.append(MappedClaim(claim=result.claim, findings=result.findings))
+            yield MappedClaim(claim=result.claim, findings=result.findings, stamp=result.stamp)
         else:
-            rejected.append(
-                RejectedSource(source_key=result.source_key, version=result.version, findings=result.findings)
+            yield RejectedSource(
+                source_key=result.source_key, version=result.version, findings=result.findings, stamp=result.stamp
             )
+
+
+def intake_submission(
+    index: SubmissionIndex, *, tenant: TenantConfig, rows: Sequence[int] | None = None
+) -> IntakeResult:
+    """Map every claim anchor of an indexed submission (or only ``rows``) and collect the results."""
+    scan = AnchorScan(index, tenant)
+    claims: list[MappedClaim] = []
+    rejected: list[RejectedSource] = []
+    for outcome in iter_intake(index, tenant=tenant, rows=scan if rows is None else rows):
+        if isinstance(outcome, MappedClaim):
+            claims.append(outcome)
+        else:
+            rejected.append(outcome)
     return IntakeResult(
-        claims=tuple(claims), rejected=tuple(rejected), skipped=skipped, line_errors=line_error_findings(index)
+        claims=tuple(claims), rejected=tuple(rejected), skipped=scan.skipped, line_errors=line_error_findings(index)
     )
 
 

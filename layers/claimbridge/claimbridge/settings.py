@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     archive_bucket: Annotated[str, Field(min_length=1, validation_alias="ARCHIVE_BUCKET")]
     event_bus_name: Annotated[str, Field(min_length=1, validation_alias="EVENT_BUS_NAME")]
     inbound_bucket: Annotated[str | None, Field(validation_alias="INBOUND_BUCKET")] = None
+    ingest_chunks_queue_url: Annotated[str | None, Field(validation_alias="INGEST_CHUNKS_QUEUE_URL")] = None
     sandbox_url: Annotated[str | None, Field(validation_alias="CLAIMBRIDGE_SANDBOX_URL")] = None
     service_name: Annotated[str, Field(validation_alias="POWERTOOLS_SERVICE_NAME")] = "claimbridge"
     metrics_namespace: Annotated[str, Field(validation_alias="POWERTOOLS_METRICS_NAMESPACE")] = "Claimbridge"

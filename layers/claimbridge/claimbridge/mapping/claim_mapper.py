@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -49,7 +50,7 @@ from claimbridge.mapping.ids import claim_id_for
 from claimbridge.mapping.lines import map_lines
 from claimbridge.mapping.parties import birth_date, clinician, first_address, gender, npi_of, person_name
 from claimbridge.mapping.scope import ClaimScope, MappingProblem, ValidationCache, problem
-from claimbridge.mapping.values import first_code, has_code, items, obj, text
+from claimbridge.mapping.values import first_code, has_code, instant, items, obj, text
 from claimbridge.tenants import TenantConfig, TenantPayer
 
 MAX_DIAGNOSES = 12
@@ -65,6 +66,7 @@ class MappingResult:
     version: str
     claim: ProfessionalClaim | None
     findings: tuple[Finding, ...]
+    stamp: str | None = None
 
 
 def is_billable_claim(resource: JsonObject) -> bool:
@@ -128,6 +130,20 @@ def source_version(scope: ClaimScope, *, content_hash: bool = False) -> str:
     return "sha256:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def source_stamp(scope: ClaimScope) -> str | None:
+    """The newest ``meta.lastUpdated`` of the anchor and what it resolved, in UTC: orders versions that arrive late.
+
+    A version whose stamp is older than the stored one is stale (out-of-order delivery) and changes nothing.
+    """
+    newest: datetime | None = None
+    for located in (scope.anchor, *scope.touched.values()):
+        meta = obj(located.root.get("meta")) or {}
+        updated = instant(meta.get("lastUpdated"))
+        if updated is not None and (newest is None or updated > newest):
+            newest = updated
+    return newest.astimezone(UTC).isoformat(timespec="microseconds") if newest else None
+
+
 def map_claim(
     anchor: Located, *, resolver: Resolver, tenant: TenantConfig, validation: ValidationCache
 ) -> MappingResult:
@@ -149,10 +165,11 @@ def map_claim(
     if valid:
         claim = _build(scope, claim_id, source_key, errors, attempt)
     version = source_version(scope)
+    stamp = source_stamp(scope)
     if claim is not None and not errors:
         claim = claim.model_copy(update={"source": claim.source.model_copy(update={"version": version})})
-        return MappingResult(source_key, version, claim, (*scope.holds, *scope.warnings))
-    return MappingResult(source_key, version, None, (*errors, *scope.holds, *scope.warnings))
+        return MappingResult(source_key, version, claim, (*scope.holds, *scope.warnings), stamp)
+    return MappingResult(source_key, version, None, (*errors, *scope.holds, *scope.warnings), stamp)
 
 
 def _build(

@@ -37,6 +37,7 @@ from claimbridge.mapping.claim_mapper import (
     _tenant_billing,
     is_billable_claim,
     source_key_of,
+    source_stamp,
     source_version,
 )
 from claimbridge.mapping.codes import (
@@ -145,10 +146,11 @@ def map_encounter(
     if attempt(lambda: scope.touch(anchor)) is not None:
         claim = _build(scope, claim_id, source_key, errors, attempt)
     version = source_version(scope, content_hash=True)
+    stamp = source_stamp(scope)
     if claim is not None and not errors:
         claim = claim.model_copy(update={"source": claim.source.model_copy(update={"version": version})})
-        return MappingResult(source_key, version, claim, (*scope.holds, *scope.warnings))
-    return MappingResult(source_key, version, None, (*errors, *scope.holds, *scope.warnings))
+        return MappingResult(source_key, version, claim, (*scope.holds, *scope.warnings), stamp)
+    return MappingResult(source_key, version, None, (*errors, *scope.holds, *scope.warnings), stamp)
 
 
 def _build(

@@ -6,6 +6,7 @@ source version of a claim without ``meta.versionId`` is the hash of the anchor p
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -40,15 +41,22 @@ def problem(rule_id: str, fhir_path: str, message: str, *, x12_location: str = "
 
 
 class ValidationCache:
-    """R4B validation results per top-level entry, shared by every claim of one submission."""
+    """R4B validation results per top-level entry, shared by the claims of one submission (bounded: LRU)."""
 
-    def __init__(self) -> None:
-        self._results: dict[int, list[tuple[str, str]]] = {}
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._results: OrderedDict[int, list[tuple[str, str]]] = OrderedDict()
+        self._max_entries = max_entries
 
     def problems(self, located: Located, root_path: str) -> list[tuple[str, str]]:
-        if located.entry_index not in self._results:
-            self._results[located.entry_index] = validation_problems(located.root, root_path)
-        return self._results[located.entry_index]
+        found = self._results.get(located.entry_index)
+        if found is None:
+            found = validation_problems(located.root, root_path)
+            self._results[located.entry_index] = found
+            if len(self._results) > self._max_entries:
+                self._results.popitem(last=False)
+        else:
+            self._results.move_to_end(located.entry_index)
+        return found
 
 
 @dataclass

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
 from claimbridge.events import BusEventDetail, put_events_entry
@@ -14,9 +16,11 @@ from claimbridge.pipeline.ports import ObjectMissing, StorageUnavailable
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 PUT_EVENTS_BATCH = 10
+SQS_BATCH = 10
 
 
 def _error_code(exc: ClientError) -> str:
@@ -55,6 +59,54 @@ class S3ObjectStore:
             if _error_code(exc) in _MISSING:
                 raise ObjectMissing(f"s3://{source_bucket}/{source_key} does not exist") from exc
             raise StorageUnavailable(f"copy_object failed: {_error_code(exc)}") from exc
+
+    def open(self, bucket: str, key: str) -> Any:
+        """The object's streaming body (botocore ``StreamingBody``: ``read(n)`` as the bytes arrive)."""
+        try:
+            response = self._client.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from exc
+            raise StorageUnavailable(f"get_object failed: {_error_code(exc)}") from exc
+        return response["Body"]
+
+    def upload_file(self, path: Path, bucket: str, key: str) -> None:
+        """Managed (multipart) upload of a local file."""
+        try:
+            self._client.upload_file(str(path), bucket, key)
+        except (ClientError, S3UploadFailedError) as exc:
+            raise StorageUnavailable("upload_file failed") from exc
+
+    def download_file(self, bucket: str, key: str, path: Path) -> None:
+        """Managed (ranged) download into a local file."""
+        try:
+            self._client.download_file(bucket, key, str(path))
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from exc
+            raise StorageUnavailable(f"download_file failed: {_error_code(exc)}") from exc
+
+
+class SqsChunkQueue:
+    """``ChunkQueuePort`` over an SQS client, in ``SendMessageBatch`` calls of ten."""
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def send(self, bodies: Sequence[str]) -> None:
+        """Send every body; a failed entry raises ``StorageUnavailable`` (the whole object is retried)."""
+        for start in range(0, len(bodies), SQS_BATCH):
+            batch = [
+                {"Id": str(position), "MessageBody": body}
+                for position, body in enumerate(bodies[start : start + SQS_BATCH])
+            ]
+            try:
+                response = self._client.send_message_batch(QueueUrl=self._queue_url, Entries=batch)  # type: ignore[arg-type]
+            except ClientError as exc:
+                raise StorageUnavailable(f"send_message_batch failed: {_error_code(exc)}") from exc
+            if response.get("Failed"):
+                raise StorageUnavailable(f"send_message_batch: {len(response['Failed'])} entries failed")
 
 
 class EventBridgePublisher:

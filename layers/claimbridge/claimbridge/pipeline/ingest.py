@@ -1,5 +1,11 @@
 """Ingest: one FHIR object in the inbound bucket becomes stored claims (READY or HELD) and bus events.
 
+Shapes (contract section 1): a Bundle (``.json``/``.json.gz``), an NDJSON file (``.ndjson``/``.ndjson.gz``), or a
+bulk set: NDJSON files under a ``bulk/`` folder wait for the ``manifest.json`` of their folder, which makes the
+files it lists one submission. Objects are streamed into an on-disk index, never read whole; a submission with
+more than ``CHUNK_ANCHORS`` claim anchors is fanned out: the index goes to the archive bucket and chunks of anchor
+rows go to the IngestChunksQueue, so no invocation approaches its time limit (``ingest_chunk`` maps a chunk).
+
 Idempotency and versions follow contract section 8: the same source version is a counted no-op; a new version
 replaces a claim that was not sent yet; a new version of a sent claim becomes a new claim linked to it, held with
 ``IN-VERSION`` unless it is a corrected (7) or void (8) claim. A file that cannot be read at all is quarantined
@@ -13,22 +19,31 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
-from pydantic import BaseModel, ConfigDict
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, ConfigDict, Field, Json
 
-from claimbridge import intake
 from claimbridge.claim import ClaimFrequency, ProfessionalClaim
-from claimbridge.errors import InputError, StateConflict, TenantError
+from claimbridge.errors import FileFormatError, InputError, StateConflict, TenantError
 from claimbridge.events import BusEventDetail, ClaimHeld, ClaimReady, FhirSubmissionRejected
+from claimbridge.fhir import BULK_MANIFEST_NAME, SubmissionIndex, is_ndjson, read_bulk_set, read_submission
 from claimbridge.findings import Finding, Severity
+from claimbridge.intake import AnchorScan, MappedClaim, RejectedSource, iter_intake, line_error_findings
 from claimbridge.mapping import claim_id_for
 from claimbridge.pipeline.outcomes import error_report, operation_outcome, submission_id_for
 from claimbridge.pipeline.ports import ObjectMissing, ObjectStorePort, PipelineDeps
 from claimbridge.state.models import REPLACEABLE_STATES, ClaimState, SourceIndex, StoredClaim, TenantRecord
 
 _SOURCE_KEY = re.compile(r"^(Claim|Encounter)/[A-Za-z0-9\-.]{1,64}$")
+CHUNK_ANCHORS = 100  # anchors per fan-out message: mapping + three DynamoDB writes each stays far below the timeout
+ANNOUNCE_BATCH = 10  # events are put on the bus (and marked announced) as soon as a PutEvents batch is full
+MAX_MANIFEST_BYTES = 1_000_000
 
 
 class IngestOutcome(BaseModel):
@@ -42,8 +57,12 @@ class IngestOutcome(BaseModel):
     duplicates: int = 0
     resumed: int = 0
     reannounced: int = 0
+    stale: int = 0
     skipped: int = 0
     reported_without_id: int = 0
+    lines_rejected: int = 0
+    waiting: bool = False
+    chunks: int = 0
     quarantined: bool = False
     error_codes: tuple[str, ...] = ()
 
@@ -76,15 +95,60 @@ def _tenant_segment(key: str) -> str:
     return key.split("/", 1)[0] if "/" in key else ""
 
 
-def _read(objects: ObjectStorePort, bucket: str, key: str) -> tuple[str, bytes]:
-    """The object and its real key: S3 notifications may carry the key URL-encoded (``red+flower.json``)."""
+class SubmissionKind(StrEnum):
+    """What an inbound object is, from its key (contract section 1)."""
+
+    BUNDLE = "bundle"
+    NDJSON = "ndjson"
+    BULK_PART = "bulk-part"
+    BULK_MANIFEST = "bulk-manifest"
+
+
+def submission_kind(key: str) -> SubmissionKind:
+    """``<tenant>/.../bulk/<id>/x.ndjson`` waits for its folder's ``manifest.json``; other NDJSON stands alone."""
+    parts = key.split("/")
+    name = parts[-1]
+    in_bulk = "bulk" in parts[1:-1]
+    if in_bulk and name == BULK_MANIFEST_NAME:
+        return SubmissionKind.BULK_MANIFEST
+    if is_ndjson(name):
+        return SubmissionKind.BULK_PART if in_bulk else SubmissionKind.NDJSON
+    return SubmissionKind.BUNDLE
+
+
+def _open(objects: ObjectStorePort, bucket: str, key: str) -> tuple[str, Any]:
+    """The object as a stream, and its real key: S3 notifications may carry it URL-encoded (``red+flower.json``)."""
     try:
-        return key, objects.get(bucket, key)
+        return key, objects.open(bucket, key)
     except ObjectMissing:
         decoded = unquote_plus(key)
         if decoded == key:
             raise
-        return decoded, objects.get(bucket, decoded)
+        return decoded, objects.open(bucket, decoded)
+
+
+def _index_object(objects: ObjectStorePort, bucket: str, key: str, kind: SubmissionKind) -> SubmissionIndex:
+    """Stream the object (a bulk set: every file its manifest lists) into an on-disk index."""
+    name = key.rsplit("/", 1)[-1]
+    if kind == SubmissionKind.BULK_MANIFEST:
+        folder = key.rsplit("/", 1)[0]
+        with _open(objects, bucket, key)[1] as stream:
+            manifest = stream.read(MAX_MANIFEST_BYTES + 1)
+        if len(manifest) > MAX_MANIFEST_BYTES:
+            raise FileFormatError(name, "manifest is larger than 1 MB")
+
+        def open_file(relative: str) -> Any:
+            try:
+                return objects.open(bucket, f"{folder}/{relative}")
+            except ObjectMissing:
+                raise FileNotFoundError(relative) from None
+
+        return read_bulk_set(manifest, file_name=name, open_file=open_file)
+    _, stream = _open(objects, bucket, key)
+    try:
+        return read_submission(stream, file_name=name)
+    finally:
+        stream.close()
 
 
 def ingest_object(bucket: str, key: str, deps: PipelineDeps) -> IngestOutcome:
@@ -100,60 +164,149 @@ def ingest_object(bucket: str, key: str, deps: PipelineDeps) -> IngestOutcome:
     Returns
     -------
     IngestOutcome
-        Counts; ``quarantined`` when the whole object was rejected (unknown tenant, unreadable file).
+        Counts; ``quarantined`` when the whole object was rejected (unknown tenant, unreadable file); ``waiting``
+        for a bulk-set file (processed when its manifest arrives); ``chunks`` when it was fanned out.
     """
     tenant_id = _tenant_segment(key)
     submission_id = submission_id_for(bucket, key)
+    kind = submission_kind(key)
     try:
         if not tenant_id:
             raise TenantError("object key", "the object key has no tenant segment")
         tenant = deps.store.get_tenant(tenant_id)
-        key, raw = _read(deps.objects, bucket, key)
-        # intake reads plain and gzip-compressed JSON alike (contract section 1: .json and .json.gz)
-        result = intake.intake_bundle(raw, file_name=key.rsplit("/", 1)[-1], tenant=tenant.config)
+        if kind == SubmissionKind.BULK_PART:
+            deps.metrics.count("BulkFilesReceived", tenant_id=tenant_id)
+            return IngestOutcome(tenant_id=tenant_id, submission_id=submission_id, waiting=True)
+        index = _index_object(deps.objects, bucket, key, kind)
     except ObjectMissing:
         deps.metrics.count("InputMissing", tenant_id=tenant_id or None)
         return IngestOutcome(tenant_id=tenant_id, submission_id=submission_id, error_codes=("CB-OBJECT-MISSING",))
     except InputError as exc:
         return _quarantine(bucket, key, tenant_id=tenant_id, submission_id=submission_id, exc=exc, deps=deps)
 
-    ingest = _Ingest(tenant, deps)
-    for mapped in result.claims:
-        ingest.store_mapped(mapped.claim, mapped.findings)
-    reported: list[Finding] = []
-    for rejected in result.rejected:
-        if _SOURCE_KEY.match(rejected.source_key):
-            ingest.store_rejected(rejected.source_key, rejected.version, rejected.findings)
-        else:
-            reported.extend(rejected.findings)
-    if reported:
-        outcome = operation_outcome(submission_id, reported)
-        deps.objects.put(
-            deps.archive_bucket,
-            f"outbound/{tenant_id}/OperationOutcome/{submission_id}.json",
-            _json_bytes(outcome),
-            content_type="application/fhir+json",
+    with index:
+        reported = list(line_error_findings(index))
+        scan = AnchorScan(index, tenant.config)
+        rows: Iterable[int] = scan
+        if deps.chunks is not None:
+            rows = list(scan)
+            if len(rows) > CHUNK_ANCHORS:
+                chunks = _fan_out(index, rows, bucket=bucket, key=key, submission_id=submission_id, deps=deps)
+                _report(reported, tenant_id, submission_id, deps)
+                deps.metrics.count("SubmissionsFannedOut", tenant_id=tenant_id)
+                deps.metrics.count("SourcesSkipped", scan.skipped, tenant_id=tenant_id)
+                deps.metrics.count("InputLinesRejected", index.line_error_count, tenant_id=tenant_id)
+                return IngestOutcome(
+                    tenant_id=tenant_id,
+                    submission_id=submission_id,
+                    skipped=scan.skipped,
+                    chunks=chunks,
+                    lines_rejected=index.line_error_count,
+                )
+        ingest = _Ingest(tenant, deps)
+        reported.extend(ingest.store_all(iter_intake(index, tenant=tenant.config, rows=rows)))
+        ingest.publish()
+        _report(reported, tenant_id, submission_id, deps)
+        deps.metrics.count("SourcesSkipped", scan.skipped, tenant_id=tenant_id)
+        deps.metrics.count("InputLinesRejected", index.line_error_count, tenant_id=tenant_id)
+        return ingest.outcome(
+            submission_id, skipped=scan.skipped, lines_rejected=index.line_error_count, reported=len(reported)
         )
-    ingest.publish()
-    counts = ingest.counts
-    deps.metrics.count("ClaimsReceived", counts["received"], tenant_id=tenant_id)
-    deps.metrics.count("ClaimsReady", counts["ready"], tenant_id=tenant_id)
-    deps.metrics.count("ClaimsHeld", counts["held"], tenant_id=tenant_id)
-    deps.metrics.count("ClaimsDuplicate", counts["duplicates"], tenant_id=tenant_id)
-    deps.metrics.count("ClaimsReannounced", counts["reannounced"], tenant_id=tenant_id)
-    deps.metrics.count("SourcesSkipped", result.skipped, tenant_id=tenant_id)
-    deps.metrics.count("SourcesRejectedWithoutId", len(reported), tenant_id=tenant_id)
-    return IngestOutcome(
-        tenant_id=tenant_id,
-        submission_id=submission_id,
-        ready=counts["ready"],
-        held=counts["held"],
-        duplicates=counts["duplicates"],
-        resumed=counts["resumed"],
-        reannounced=counts["reannounced"],
-        skipped=result.skipped,
-        reported_without_id=len(reported),
+
+
+class IngestChunk(BaseModel):
+    """One fan-out message: which anchors of an indexed submission to map and store (ids and row numbers only)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    tenant_id: str
+    submission_id: str
+    index_key: str
+    file_name: str
+    chunk: Annotated[int, Field(ge=1)]
+    chunks: Annotated[int, Field(ge=1)]
+    rows: Annotated[tuple[int, ...], Field(min_length=1, max_length=CHUNK_ANCHORS)]
+
+
+class IngestChunkRecord(SqsRecordModel):
+    """IngestChunksQueue record: the body is one ``IngestChunk``."""
+
+    body: Json[IngestChunk]
+
+
+def _fan_out(
+    index: SubmissionIndex, rows: list[int], *, bucket: str, key: str, submission_id: str, deps: PipelineDeps
+) -> int:
+    """Upload the index and enqueue its anchors in chunks; a retry overwrites the same keys (same chunks again)."""
+    assert deps.chunks is not None  # noqa: S101 - the caller checked
+    tenant_id = _tenant_segment(key)
+    index_key = f"work/{tenant_id}/{submission_id}/index.sqlite"
+    deps.objects.upload_file(index.path, deps.archive_bucket, index_key)
+    total = (len(rows) + CHUNK_ANCHORS - 1) // CHUNK_ANCHORS
+    bodies = [
+        IngestChunk(
+            tenant_id=tenant_id,
+            submission_id=submission_id,
+            index_key=index_key,
+            file_name=index.file_name,
+            chunk=number + 1,
+            chunks=total,
+            rows=tuple(rows[start : start + CHUNK_ANCHORS]),
+        ).model_dump_json()
+        for number, start in enumerate(range(0, len(rows), CHUNK_ANCHORS))
+    ]
+    deps.chunks.send(bodies)
+    return total
+
+
+def ingest_chunk(chunk: IngestChunk, deps: PipelineDeps, *, work_dir: Path | None = None) -> IngestOutcome:
+    """Map and store one fan-out chunk: the index is downloaded (once per warm container) and opened read-only.
+
+    The tenant must still be known and enabled (``TenantError`` otherwise: the message is retried, then kept in
+    the DLQ with an alarm, so nothing is lost while a tenant is being fixed).
+    """
+    tenant = deps.store.get_tenant(chunk.tenant_id)
+    path = _cached_index(chunk.index_key, deps, work_dir)
+    with SubmissionIndex.open(path, file_name=chunk.file_name) as index:
+        ingest = _Ingest(tenant, deps)
+        reported = ingest.store_all(iter_intake(index, tenant=tenant.config, rows=chunk.rows))
+        ingest.publish()
+    _report(reported, chunk.tenant_id, f"{chunk.submission_id}-{chunk.chunk}", deps)
+    return ingest.outcome(chunk.submission_id, skipped=0, lines_rejected=0, reported=len(reported))
+
+
+_INDEX_CACHE: dict[str, Path] = {}
+
+
+def _cached_index(index_key: str, deps: PipelineDeps, work_dir: Path | None) -> Path:
+    """The downloaded index of ``index_key``; only the latest one is kept on the function's /tmp."""
+    cached = _INDEX_CACHE.get(index_key)
+    if cached is not None and cached.exists():
+        return cached
+    for old in _INDEX_CACHE.values():
+        old.unlink(missing_ok=True)
+    _INDEX_CACHE.clear()
+    folder = work_dir or Path(tempfile.gettempdir())
+    path = folder / f"claimbridge-{hashlib.sha256(index_key.encode()).hexdigest()[:16]}.sqlite"
+    deps.objects.download_file(deps.archive_bucket, index_key, path)
+    _INDEX_CACHE[index_key] = path
+    return path
+
+
+def _report(reported: Sequence[Finding], tenant_id: str, submission_id: str, deps: PipelineDeps) -> None:
+    """Errors that belong to no stored claim (NDJSON lines, anchors without an id) go back as an OperationOutcome."""
+    if not reported:
+        return
+    deps.objects.put(
+        deps.archive_bucket,
+        f"outbound/{tenant_id}/OperationOutcome/{submission_id}.json",
+        _json_bytes(operation_outcome(submission_id, reported)),
+        content_type="application/fhir+json",
     )
+
+
+def is_stale(incoming: str | None, stored: str | None) -> bool:
+    """True when both versions carry a ``meta.lastUpdated`` stamp and the incoming one is older."""
+    return incoming is not None and stored is not None and incoming < stored
 
 
 def _json_bytes(document: object) -> bytes:
@@ -161,7 +314,7 @@ def _json_bytes(document: object) -> bytes:
 
 
 class _Ingest:
-    """Stores the claims of one submission and collects their events."""
+    """Stores the claims of one submission (or chunk) one by one and announces them in small batches."""
 
     def __init__(self, tenant: TenantRecord, deps: PipelineDeps) -> None:
         self.tenant = tenant
@@ -169,33 +322,89 @@ class _Ingest:
         self.deps = deps
         self.events: list[BusEventDetail] = []
         self.to_mark: list[StoredClaim] = []
-        self.counts = {"received": 0, "ready": 0, "held": 0, "duplicates": 0, "resumed": 0, "reannounced": 0}
+        self.counts = {
+            "received": 0,
+            "ready": 0,
+            "held": 0,
+            "duplicates": 0,
+            "stale": 0,
+            "resumed": 0,
+            "reannounced": 0,
+        }
+
+    def store_all(self, outcomes: Iterable[MappedClaim | RejectedSource]) -> list[Finding]:
+        """Store every intake outcome as it comes; returns findings of sources without an id (reported, not stored)."""
+        reported: list[Finding] = []
+        for outcome in outcomes:
+            if isinstance(outcome, MappedClaim):
+                self.store_mapped(outcome.claim, outcome.findings, stamp=outcome.stamp)
+            elif _SOURCE_KEY.match(outcome.source_key):
+                self.store_rejected(outcome.source_key, outcome.version, outcome.findings, stamp=outcome.stamp)
+            else:
+                reported.extend(outcome.findings)
+            if len(self.events) >= ANNOUNCE_BATCH:
+                self.publish()
+        return reported
+
+    def outcome(self, submission_id: str, *, skipped: int, lines_rejected: int, reported: int) -> IngestOutcome:
+        """Counts as metrics (per tenant) and as the outcome the handler logs."""
+        counts = self.counts
+        metrics, tenant_id = self.deps.metrics, self.tenant_id
+        metrics.count("ClaimsReceived", counts["received"], tenant_id=tenant_id)
+        metrics.count("ClaimsReady", counts["ready"], tenant_id=tenant_id)
+        metrics.count("ClaimsHeld", counts["held"], tenant_id=tenant_id)
+        metrics.count("ClaimsDuplicate", counts["duplicates"], tenant_id=tenant_id)
+        metrics.count("ClaimsStale", counts["stale"], tenant_id=tenant_id)
+        metrics.count("ClaimsReannounced", counts["reannounced"], tenant_id=tenant_id)
+        metrics.count("SourcesRejectedWithoutId", reported, tenant_id=tenant_id)
+        return IngestOutcome(
+            tenant_id=tenant_id,
+            submission_id=submission_id,
+            ready=counts["ready"],
+            held=counts["held"],
+            duplicates=counts["duplicates"],
+            stale=counts["stale"],
+            resumed=counts["resumed"],
+            reannounced=counts["reannounced"],
+            skipped=skipped,
+            reported_without_id=reported,
+            lines_rejected=lines_rejected,
+        )
 
     def publish(self) -> None:
         """Put the collected events on the bus, then record them as announced."""
-        self.deps.events.publish(self.events)
+        if self.events:
+            self.deps.events.publish(self.events)
         for claim in self.to_mark:
             self.deps.store.mark_announced(claim)
+        self.events = []
+        self.to_mark = []
 
-    def store_mapped(self, claim: ProfessionalClaim, findings: Sequence[Finding]) -> None:
+    def store_mapped(self, claim: ProfessionalClaim, findings: Sequence[Finding], *, stamp: str | None = None) -> None:
         """One mapped claim through the version table, then classified."""
         self._store(
             source_key=claim.source.key,
             version=claim.source.version,
+            stamp=stamp,
             claim=claim,
             findings=tuple(findings),
             fhir_path=claim.source.fhir_path,
         )
 
-    def store_rejected(self, source_key: str, version: str, findings: Sequence[Finding]) -> None:
+    def store_rejected(
+        self, source_key: str, version: str, findings: Sequence[Finding], *, stamp: str | None = None
+    ) -> None:
         """A source that could not become a claim is kept HELD with its IN-* findings (the worklist shows it)."""
-        self._store(source_key=source_key, version=version, claim=None, findings=tuple(findings), fhir_path="")
+        self._store(
+            source_key=source_key, version=version, stamp=stamp, claim=None, findings=tuple(findings), fhir_path=""
+        )
 
     def _store(
         self,
         *,
         source_key: str,
         version: str,
+        stamp: str | None,
         claim: ProfessionalClaim | None,
         findings: tuple[Finding, ...],
         fhir_path: str,
@@ -205,9 +414,19 @@ class _Ingest:
         if existing is not None and existing.version == version:
             self._duplicate(existing)
             return
+        if existing is not None and is_stale(stamp, existing.stamp):
+            # An older version delivered after a newer one (out of order): it must not undo the newer one.
+            self.counts["stale"] += 1
+            return
         try:
             stored = self._receive(
-                existing, source_key=source_key, version=version, claim=claim, findings=findings, fhir_path=fhir_path
+                existing,
+                source_key=source_key,
+                version=version,
+                stamp=stamp,
+                claim=claim,
+                findings=findings,
+                fhir_path=fhir_path,
             )
         except StateConflict:
             # Another delivery of the same object won the race: if it stored this version, this one is a duplicate.
@@ -238,6 +457,7 @@ class _Ingest:
         *,
         source_key: str,
         version: str,
+        stamp: str | None,
         claim: ProfessionalClaim | None,
         findings: tuple[Finding, ...],
         fhir_path: str,
@@ -257,6 +477,7 @@ class _Ingest:
                 claim=with_claim_id(claim, claim_id) if claim else None,
                 findings=findings,
                 previous_source=existing,
+                source_stamp=stamp,
                 reason=f"received {source_key} version {version}",
                 payer_key=payer_key,
                 config_version=config_version,
@@ -269,6 +490,7 @@ class _Ingest:
                 claim=with_claim_id(claim, current.claim_id) if claim else None,
                 findings=findings,
                 previous_source=existing,
+                source_stamp=stamp,
                 reason=f"replaced by {source_key} version {version}",
                 payer_key=payer_key,
                 config_version=config_version,
@@ -297,6 +519,7 @@ class _Ingest:
             findings=findings,
             previous_source=existing,
             related_claim_id=current.claim_id,
+            source_stamp=stamp,
             reason=f"received {source_key} version {version} after claim {current.claim_id} was submitted",
             payer_key=payer_key,
             config_version=config_version,

@@ -6,7 +6,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from claimbridge.clearinghouse.port import ClearinghousePort
 from claimbridge.errors import ClaimsError
@@ -41,6 +42,26 @@ class ObjectStorePort(Protocol):
 
     def copy(self, source_bucket: str, source_key: str, bucket: str, key: str) -> None:
         """Copy an object as is; ``ObjectMissing`` if the source does not exist."""
+        ...
+
+    def open(self, bucket: str, key: str) -> Any:
+        """The object as a stream with ``read(n)`` (never loaded whole); ``ObjectMissing`` if it does not exist."""
+        ...
+
+    def upload_file(self, path: Path, bucket: str, key: str) -> None:
+        """Write a local file as an object (multipart when large)."""
+        ...
+
+    def download_file(self, bucket: str, key: str, path: Path) -> None:
+        """Read an object into a local file; ``ObjectMissing`` if it does not exist."""
+        ...
+
+
+class ChunkQueuePort(Protocol):
+    """Where a large submission's anchors go, in chunks, for other invocations to map and store."""
+
+    def send(self, bodies: Sequence[str]) -> None:
+        """Enqueue every body (JSON text); raise ``StorageUnavailable`` if any was not accepted."""
         ...
 
 
@@ -89,5 +110,6 @@ class PipelineDeps:
     metrics: MetricsPort
     clearinghouse_for: ClearinghouseFactory
     archive_bucket: str
+    chunks: ChunkQueuePort | None = None
     clock: Callable[[], datetime] = utc_now
     actor: str = "claimbridge"

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities import parameters
 from claimbridge.clearinghouse.factory import adapter_for
 from claimbridge.clearinghouse.port import ClearinghousePort
 from claimbridge.observability import PowertoolsMetricsRecorder
-from claimbridge.pipeline.aws import EventBridgePublisher, S3ObjectStore
+from claimbridge.pipeline.aws import EventBridgePublisher, S3ObjectStore, SqsChunkQueue
 from claimbridge.pipeline.ports import MetricsPort, PipelineDeps
 from claimbridge.settings import Settings
 from claimbridge.state.dynamo_store import DynamoClaimStore
@@ -72,4 +72,9 @@ def build_deps(settings: Settings, *, metrics: Metrics | MetricsPort) -> Pipelin
         metrics=recorder,
         clearinghouse_for=clearinghouse_factory(settings),
         archive_bucket=settings.archive_bucket,
+        chunks=(
+            SqsChunkQueue(boto3.client("sqs"), settings.ingest_chunks_queue_url)
+            if settings.ingest_chunks_queue_url
+            else None
+        ),
     )

@@ -292,7 +292,11 @@ class DynamoClaimStore:
         if item is None:
             return None
         return SourceIndex(
-            tenant_id=tenant_id, source_key=source_key, claim_id=item["claim_id"], version=item["version"]
+            tenant_id=tenant_id,
+            source_key=source_key,
+            claim_id=item["claim_id"],
+            version=item["version"],
+            stamp=item.get("stamp"),
         )
 
     def get_claim(self, tenant_id: str, claim_id: str) -> StoredClaim | None:
@@ -301,20 +305,26 @@ class DynamoClaimStore:
         return _stored_claim(item) if item else None
 
     def _source_put(
-        self, tenant_id: str, source_key: str, *, claim_id: str, version: str, previous: SourceIndex | None, now: str
+        self,
+        tenant_id: str,
+        source_key: str,
+        *,
+        claim_id: str,
+        version: str,
+        stamp: str | None,
+        previous: SourceIndex | None,
+        now: str,
     ) -> TransactWriteItemTypeDef:
-        put: dict[str, Any] = {
-            "TableName": self._table,
-            "Item": _serialize(
-                {
-                    "pk": _source_pk(tenant_id, source_key),
-                    "sk": "SOURCE",
-                    "claim_id": claim_id,
-                    "version": version,
-                    "updated_at": now,
-                }
-            ),
+        item: dict[str, Any] = {
+            "pk": _source_pk(tenant_id, source_key),
+            "sk": "SOURCE",
+            "claim_id": claim_id,
+            "version": version,
+            "updated_at": now,
         }
+        if stamp is not None:
+            item["stamp"] = stamp
+        put: dict[str, Any] = {"TableName": self._table, "Item": _serialize(item)}
         if previous is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
@@ -385,6 +395,7 @@ class DynamoClaimStore:
         config_version: int | None,
         previous_source: SourceIndex | None,
         related_claim_id: str | None = None,
+        source_stamp: str | None = None,
         reason: str,
         actor: str,
     ) -> StoredClaim:
@@ -409,7 +420,13 @@ class DynamoClaimStore:
         self._transact(
             [
                 self._source_put(
-                    tenant_id, source_key, claim_id=claim_id, version=version, previous=previous_source, now=now
+                    tenant_id,
+                    source_key,
+                    claim_id=claim_id,
+                    version=version,
+                    stamp=source_stamp,
+                    previous=previous_source,
+                    now=now,
                 ),
                 {
                     "Put": {
@@ -443,6 +460,7 @@ class DynamoClaimStore:
         payer_key: str | None,
         config_version: int | None,
         previous_source: SourceIndex,
+        source_stamp: str | None = None,
         reason: str,
         actor: str,
     ) -> StoredClaim:
@@ -471,6 +489,7 @@ class DynamoClaimStore:
                     current.source_key,
                     claim_id=current.claim_id,
                     version=version,
+                    stamp=source_stamp,
                     previous=previous_source,
                     now=now,
                 ),

@@ -81,6 +81,7 @@ class SourceIndex(BaseModel):
     source_key: str
     claim_id: str
     version: str
+    stamp: str | None = None  # the source's own ordering (meta.lastUpdated), to refuse an older version arriving late
 
 
 class StoredClaim(BaseModel):

@@ -63,6 +63,7 @@ class ClaimStorePort(Protocol):
         config_version: int | None,
         previous_source: SourceIndex | None,
         related_claim_id: str | None = None,
+        source_stamp: str | None = None,
         reason: str,
         actor: str,
     ) -> StoredClaim:
@@ -79,6 +80,7 @@ class ClaimStorePort(Protocol):
         payer_key: str | None,
         config_version: int | None,
         previous_source: SourceIndex,
+        source_stamp: str | None = None,
         reason: str,
         actor: str,
     ) -> StoredClaim:
