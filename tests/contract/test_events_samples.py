@@ -17,6 +17,7 @@ from claimbridge.events import (
     ResponseObjectRecord,
     ScheduledEvent,
 )
+from claimbridge.pipeline.ingest import IngestChunkRecord
 from tests.support.sam import sam_resource
 
 pytestmark = pytest.mark.contract
@@ -40,7 +41,22 @@ def test_events_every_sample_is_covered_by_a_contract() -> None:
     names = sorted(path.name for path in EVENTS.glob("*.json"))
 
     # Then each one is checked below
-    assert names == sorted([name for name, _, _ in SQS_SAMPLES] + ["poll_clearinghouse_scheduled.json"])
+    assert names == sorted(
+        [name for name, _, _ in SQS_SAMPLES] + ["poll_clearinghouse_scheduled.json", "ingest_chunk_fan_out.json"]
+    )
+
+
+def test_events_ingest_chunk_sample_parses_with_the_chunk_handler_model() -> None:
+    # Given the fan-out sample (sent by ingest_fhir itself, no rule routes it)
+    (record,) = load("ingest_chunk_fan_out.json")["Records"]
+    # When it is parsed with the ingest_chunk handler's model
+    parsed = IngestChunkRecord.model_validate(record)
+    # Then it names a tenant, the uploaded index and rows only (no PHI can travel in a chunk)
+    assert parsed.body.tenant_id == "demo-practice"
+    assert parsed.body.index_key.startswith("work/demo-practice/")
+    assert set(json.loads(record["body"])) == {
+        "tenant_id", "submission_id", "index_key", "file_name", "chunk", "chunks", "rows",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "model", "rule"), SQS_SAMPLES)

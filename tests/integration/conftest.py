@@ -21,18 +21,28 @@ from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.settings import get_settings
 from claimbridge.state import DynamoClaimStore
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
+from functions.ingest_chunk import app as chunk_app
 from functions.ingest_fhir import app as ingest_app
 from functions.poll_clearinghouse import app as poll_app
 from functions.process_responses import app as responses_app
 from functions.submit_claims import app as submit_app
 from tests.support.sam import sam_resource, table_create_kwargs
 
-APPS = (ingest_app, submit_app, responses_app, poll_app)
+APPS = (ingest_app, chunk_app, submit_app, responses_app, poll_app)
 TABLE = "claims-test"
 INBOUND = "inbound-test"
 ARCHIVE = "archive-test"
 BUS = "claimbridge-test"
-QUEUES = ("IngestDLQ", "IngestQueue", "SubmitDLQ", "SubmitQueue", "ResponsesDLQ", "ResponsesQueue")
+QUEUES = (
+    "IngestDLQ",
+    "IngestQueue",
+    "IngestChunksDLQ",
+    "IngestChunksQueue",
+    "SubmitDLQ",
+    "SubmitQueue",
+    "ResponsesDLQ",
+    "ResponsesQueue",
+)
 
 
 @dataclass
@@ -139,6 +149,7 @@ def infra(aws: None, monkeypatch: pytest.MonkeyPatch) -> Infra:
         "ARCHIVE_BUCKET": ARCHIVE,
         "INBOUND_BUCKET": INBOUND,
         "EVENT_BUS_NAME": BUS,
+        "INGEST_CHUNKS_QUEUE_URL": urls["IngestChunksQueue"],
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("CLAIMBRIDGE_SANDBOX_URL", raising=False)

@@ -204,13 +204,13 @@ def ingest_object(bucket: str, key: str, deps: PipelineDeps) -> IngestOutcome:
                     lines_rejected=index.line_error_count,
                 )
         ingest = _Ingest(tenant, deps)
-        reported.extend(ingest.store_all(iter_intake(index, tenant=tenant.config, rows=rows)))
+        without_id = ingest.store_all(iter_intake(index, tenant=tenant.config, rows=rows))
         ingest.publish()
-        _report(reported, tenant_id, submission_id, deps)
+        _report([*reported, *without_id], tenant_id, submission_id, deps)
         deps.metrics.count("SourcesSkipped", scan.skipped, tenant_id=tenant_id)
         deps.metrics.count("InputLinesRejected", index.line_error_count, tenant_id=tenant_id)
         return ingest.outcome(
-            submission_id, skipped=scan.skipped, lines_rejected=index.line_error_count, reported=len(reported)
+            submission_id, skipped=scan.skipped, lines_rejected=index.line_error_count, reported=len(without_id)
         )
 
 
