@@ -82,6 +82,7 @@ _INFORMATIONAL = frozenset(
         (C4BB_ADJUDICATION_SYSTEM, "memberliability"),
     }
 )
+_NOT_ADJUDICATED = frozenset({"queued", "error"})
 _BENEFIT = (ADJUDICATION_SYSTEM, "benefit")
 _MEMBER_LIABILITY = (C4BB_ADJUDICATION_SYSTEM, "memberliability")
 _GROUPS = {group.value: group for group in AdjustmentGroup}
@@ -194,6 +195,17 @@ def read_adjudication(located: Located) -> AdjudicationReading:
     """
     resource = located.resource
     issues: list[Issue] = []
+    if resource.get("use", "claim") != "claim" or resource.get("outcome") in _NOT_ADJUDICATED:
+        issues.append(
+            Issue(
+                "IN-CONFLICT",
+                located.path,
+                "referenced resource is not the prior payer's adjudication of a claim (use must be claim, outcome "
+                "complete or partial)",
+                "2320",
+                fix="reference the prior payer's final ClaimResponse or ExplanationOfBenefit for this claim",
+            )
+        )
     claim_level = _sort_adjudications(items(resource.get("adjudication")), located.at("adjudication"), "2320", issues)
     payment = obj(resource.get("payment")) or {}
     paid = _money(payment.get("amount"))
