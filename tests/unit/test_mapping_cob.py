@@ -522,6 +522,25 @@ def test_cob_holds_an_other_payer_unknown_to_the_tenant_naming_2330b() -> None:
     assert built.other_payers == ()
 
 
+def test_cob_holds_two_other_payers_with_one_payer_id() -> None:
+    # Given the tertiary claim whose two prior payers are both COMM-A
+    bundle = tertiary()
+    resource(bundle, "Organization", 3)["identifier"][0]["value"] = "CMA01"
+    # When it is mapped
+    _, findings = mapped(bundle)
+    # Then it is held: SVD01 could not tell the two adjudications apart
+    assert errors(findings) == [("IN-CONFLICT", f"{CLAIM_PATH}.insurance[1]", "2330B NM109")]
+
+
+def test_cob_mapped_claim_survives_the_stores_json_round_trip() -> None:
+    # Given the mapped tertiary claim (nested other payers, adjustments, dates)
+    built, _ = mapped(tertiary())
+    # When it is stored as JSON and read back, as the claim store does
+    restored = ProfessionalClaim.model_validate_json(built.model_dump_json(exclude={"total_charge"}))
+    # Then nothing is lost
+    assert restored == built
+
+
 # --- reading one resource --------------------------------------------------------------------------------------
 
 

@@ -487,7 +487,17 @@ def map_other_payers(
     """
     by_sequence = {line.sequence: line for line in lines}
     result: list[OtherPayer] = []
+    seen_payer_ids: set[str] = set()
     for other in others:
+        if other.payer.payer_id in seen_payer_ids:
+            scope.hold(
+                "IN-CONFLICT",
+                other.fhir_path,
+                "two other payers have the same payer id, so 2430 SVD01 could not say whose adjudication it is",
+                x12_location="2330B NM109",
+                fix="configure each plan as its own tenant payer with its own payer id",
+            )
+        seen_payer_ids.add(other.payer.payer_id)
         adjudication = _prior_adjudication(scope, other, by_sequence) if other.prior else None
         try:
             result.append(
