@@ -14,7 +14,15 @@ import pytest
 from claimbridge.x12 import writer
 from claimbridge.x12.validate import validate_837p
 from tests import conftest
-from tests.unit.x12_builders import CONTROL, CREATED, claim, demo_tenant, dependent, representative_claims
+from tests.unit.x12_builders import (
+    CONTROL,
+    CREATED,
+    claim,
+    demo_tenant,
+    dependent,
+    representative_claims,
+    secondary_claim,
+)
 
 pytestmark = pytest.mark.contract
 
@@ -25,6 +33,7 @@ def _representative_interchanges() -> list[str]:
     return [
         writer.write_837p(representative_claims(), tenant=tenant, control=CONTROL, created=CREATED),
         writer.write_837p([claim(patient=dependent())], tenant=tenant, control=CONTROL, created=CREATED),
+        writer.write_837p([secondary_claim()], tenant=tenant, control=CONTROL, created=CREATED),
         writer.write_837p(
             [claim(f"CLMSPLIT{n}") for n in range(3)],
             tenant=tenant,

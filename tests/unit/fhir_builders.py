@@ -16,7 +16,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLES = REPO_ROOT / "events" / "bundles"
 
 # The fake PHI of the example bundles: it must never appear in a finding or an error message.
-PHI_VALUES = ("TESTPATIENT", "ALEX", "W123456789", "1990-04-02", "45 ELM ST", "SAMPLEPATIENT", "KIDTEST", "7QX4RT2NN18")
+PHI_VALUES = (
+    "TESTPATIENT", "ALEX", "W123456789", "1990-04-02", "45 ELM ST", "SAMPLEPATIENT", "KIDTEST", "7QX4RT2NN18",
+    "COBPATIENT", "CMX55501234", "MCD00987654", "88 OAK AVE", "1985-07-19",
+)  # fmt: skip
 
 CPT = "http://www.ama-assn.org/go/cpt"
 NPI = "http://hl7.org/fhir/sid/us-npi"

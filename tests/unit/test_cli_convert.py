@@ -93,6 +93,35 @@ def test_cli_convert_holds_a_conflicting_claim_out_of_the_interchange(tmp_path: 
     assert not list(out.glob("*.x12"))
 
 
+def test_cli_convert_secondary_example_is_ready_with_the_prior_payer_loops(tmp_path: Path) -> None:
+    # Given the secondary example (COMM-A adjudicated, MCD-TX billed)
+    # When it is converted
+    code, findings, out = _convert(
+        tmp_path, BUNDLES / "secondary-90834-after-primary.json", extra=("--as-of", "2026-03-25")
+    )
+    # Then it is READY in a pyx12-clean MCD-TX interchange carrying 2320 (AMT*D), 2330B and 2430 (SVD, CAS, DTP*573)
+    assert code == 0
+    assert findings["summary"]["ready"] == 1
+    (interchange,) = out.glob("*-MCD-TX-*.x12")
+    text = interchange.read_text()
+    assert validate_837p(text) == []
+    segments = text.split("~")
+    for expected in (
+        "SBR*S*18*******MC",
+        "SBR*P*18*GRP7781******CI",
+        "AMT*D*65",
+        "NM1*PR*2*COMMERCIAL PLAN A*****PI*CMA01",
+    ):
+        assert expected in segments
+    assert [s for s in segments if s.startswith(("SVD*", "CAS*", "DTP*573*"))] == [
+        "SVD*CMA01*65*HC:90834**1",
+        "CAS*CO*45*40",
+        "CAS*PR*1*20**3*15",
+        "DTP*573*D8*20260320",
+    ]
+    _assert_no_phi((out / "findings.json").read_text())
+
+
 @pytest.mark.parametrize("bad", ["not-json.json", "not-a-bundle.json"])
 def test_cli_convert_exits_2_for_an_unreadable_file_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str

@@ -97,6 +97,22 @@ def test_intake_em_example_exercises_the_dependent_child_and_the_add_on() -> Non
     assert claim.billing_provider.tin == "123456789"
 
 
+def test_intake_secondary_example_carries_the_primary_payers_adjudication() -> None:
+    # Given the secondary example: COMM-A adjudicated 90834, MCD-TX is billed
+    result = _intake("secondary-90834-after-primary.json")
+    # Then one clean claim billed as S with COMM-A as the prior payer, balanced (140 = 65 + 40 + 20 + 15)
+    assert (len(result.claims), len(result.rejected)) == (1, 0)
+    assert result.claims[0].findings == ()
+    claim = result.claims[0].claim
+    assert (claim.payer.key, claim.payer_responsibility, claim.total_charge) == ("MCD-TX", "S", Decimal(140))
+    (other,) = claim.other_payers
+    assert (other.responsibility, other.payer.key, other.relationship) == ("P", "COMM-A", "18")
+    assert other.adjudication is not None
+    assert (other.adjudication.paid, other.adjudication.patient_liability) == (Decimal(65), Decimal(35))
+    (line,) = other.adjudication.lines
+    assert line.paid + sum(a.amount for a in line.adjustments) == claim.lines[0].charge
+
+
 @pytest.mark.parametrize(
     ("name", "rule", "path"),
     [
@@ -180,6 +196,7 @@ def test_intake_corpus_claims_relabelled_professional_are_rejected_with_in_codes
         "telehealth-90837-home.json",
         "intake-90791.json",
         "em-99214-90833.json",
+        "secondary-90834-after-primary.json",
         "bad/claim-without-coverage.json",
         "bad/claim-without-patient.json",
     ],

@@ -206,9 +206,10 @@ def test_mapping_holds_a_secondary_claim_and_reports_sbr01_s() -> None:
     claim(bundle)["insurance"].append(other)
     # When it is mapped
     built, findings = mapped(bundle)
-    # Then SBR01 is S and the claim is held (prior payer adjudication is not carried yet)
+    # Then SBR01 is S and the claim is held: the prior payer's insurance references no ClaimResponse (2320)
     assert built.payer_responsibility == PayerResponsibility.SECONDARY
-    assert errors(findings) == [("IN-REQUIRED", f"{CLAIM_PATH}.insurance[0]")]
+    assert errors(findings) == [("IN-REQUIRED", f"{CLAIM_PATH}.insurance[1].claimResponse")]
+    assert [f.x12_location for f in findings] == ["2320"]
 
 
 def test_mapping_holds_a_claim_whose_beneficiary_is_not_the_patient() -> None:

@@ -9,13 +9,19 @@ from typing import Any
 
 from claimbridge.claim import (
     Address,
+    Adjustment,
+    AdjustmentGroup,
     BillingProvider,
     Clinician,
     EntityType,
     Gender,
+    OtherPayer,
     Patient,
     Payer,
+    PayerResponsibility,
     PersonName,
+    PriorAdjudication,
+    PriorLineAdjudication,
     ProfessionalClaim,
     ServiceLine,
     SourceRef,
@@ -173,3 +179,62 @@ def representative_claims() -> list[ProfessionalClaim]:
         ),
         claim("CLMMCR01", payer=payer("MCR"), place_of_service="02", rendering=OKAFOR),
     ]
+
+
+ADJUDICATED = date(2026, 3, 20)
+
+
+def adjustment(group: str, reason: str, amount: int | str) -> Adjustment:
+    """One CAS pair: ``adjustment("CO", "45", 50)``."""
+    return Adjustment(group=AdjustmentGroup(group), reason=reason, amount=Decimal(amount))
+
+
+def line_adjudication(sequence: int = 1, **overrides: Any) -> PriorLineAdjudication:
+    """A prior payer's 2430 for a 90837 line of $180: paid 80, CO-45 50, PR-1 30, PR-2 20 (balances)."""
+    values: dict[str, Any] = {
+        "line_sequence": sequence,
+        "procedure_code": "90837",
+        "paid": Decimal(80),
+        "paid_units": Decimal(1),
+        "adjustments": (
+            adjustment("CO", "45", 50),
+            adjustment("PR", "1", 30),
+            adjustment("PR", "2", 20),
+        ),
+        "adjudication_date": ADJUDICATED,
+    }
+    return PriorLineAdjudication(**(values | overrides))
+
+
+def prior_adjudication(**overrides: Any) -> PriorAdjudication:
+    """The prior payer's 2320 amounts for ``line_adjudication``: AMT*D 80, AMT*EAF 50."""
+    values: dict[str, Any] = {
+        "paid": Decimal(80),
+        "adjudication_date": ADJUDICATED,
+        "patient_liability": Decimal(50),
+        "lines": (line_adjudication(),),
+    }
+    return PriorAdjudication(**(values | overrides))
+
+
+def other_payer(
+    key: str = "MCR", responsibility: str = "P", *, adjudication: PriorAdjudication | None = None, **overrides: Any
+) -> OtherPayer:
+    """A demo tenant payer as a 2320 other payer (the patient is its subscriber, SBR02 18)."""
+    values: dict[str, Any] = {
+        "responsibility": PayerResponsibility(responsibility),
+        "payer": payer(key),
+        "subscriber": subscriber(member_id="1EG4TE5MK72", group_number="GRP-MCR", address=HOME),
+        "relationship": "18",
+        "adjudication": adjudication,
+    }
+    return OtherPayer(**(values | overrides))
+
+
+def secondary_claim(claim_id: str = "CLMCOB01", **overrides: Any) -> ProfessionalClaim:
+    """COMM-A billed as secondary after MCR adjudicated the 90837 line."""
+    values: dict[str, Any] = {
+        "payer_responsibility": PayerResponsibility.SECONDARY,
+        "other_payers": (other_payer(adjudication=prior_adjudication()),),
+    }
+    return claim(claim_id, **(values | overrides))

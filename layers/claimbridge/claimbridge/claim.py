@@ -22,6 +22,10 @@ PlaceOfService = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
 Npi = Annotated[str, Field(pattern=r"^[12][0-9]{9}$")]
 Taxonomy = Annotated[str, Field(pattern=r"^[0-9]{3}[0-9A-Z]{6}X$")]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+SignedMoney = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
+CarcCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{1,5}$")]
+OtherSubscriberRelationship = Literal["18", "01", "19", "G8"]
+"""2320 SBR02: the patient is the subscriber (18), spouse (01), child (19) or other (G8)."""
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
@@ -42,11 +46,37 @@ class Gender(StrEnum):
 
 
 class PayerResponsibility(StrEnum):
-    """SBR01: the position of the billed payer among the patient's coverages."""
+    """SBR01: a payer's position among the patient's coverages (the billed one is P, S or T; 2320 may go further)."""
 
     PRIMARY = "P"
     SECONDARY = "S"
     TERTIARY = "T"
+    FOURTH = "A"
+    FIFTH = "B"
+    SIXTH = "C"
+    SEVENTH = "D"
+    EIGHTH = "E"
+    NINTH = "F"
+    TENTH = "G"
+    ELEVENTH = "H"
+
+    @classmethod
+    def at(cls, position: int) -> PayerResponsibility:
+        """The code of the 0-based ``position`` in ``Claim.insurance`` order (IndexError past the eleventh)."""
+        return _RESPONSIBILITY_ORDER[position]
+
+
+class AdjustmentGroup(StrEnum):
+    """CAS01 claim adjustment group code (X12 1033)."""
+
+    CONTRACTUAL = "CO"
+    CORRECTION = "CR"
+    OTHER = "OA"
+    PAYER_INITIATED = "PI"
+    PATIENT_RESPONSIBILITY = "PR"
+
+
+_RESPONSIBILITY_ORDER = tuple(PayerResponsibility)
 
 
 class ClaimFrequency(StrEnum):
@@ -188,6 +218,64 @@ class ServiceLine(BaseModel):
     fhir_path: str = ""
 
 
+class Adjustment(BaseModel):
+    """One CAS reason/amount pair a prior payer applied (group code, CARC, amount; negative for a reversal)."""
+
+    model_config = _FROZEN
+
+    group: AdjustmentGroup
+    reason: CarcCode
+    amount: SignedMoney
+
+
+class PriorLineAdjudication(BaseModel):
+    """2430: how a prior payer adjudicated one of the claim's lines (``line_sequence`` = ``ServiceLine.sequence``)."""
+
+    model_config = _FROZEN
+
+    line_sequence: Annotated[int, Field(ge=1, le=50)]
+    procedure_code: ProcedureCode
+    modifiers: Annotated[tuple[Modifier, ...], Field(max_length=4)] = ()
+    paid: Money
+    paid_units: Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=3)]
+    adjustments: tuple[Adjustment, ...] = ()
+    adjudication_date: date
+    fhir_path: str = ""
+
+
+class PriorAdjudication(BaseModel):
+    """2320 CAS/AMT and 2430 of a payer that adjudicated the claim before the billed one (its ClaimResponse/EOB).
+
+    ``lines`` holds only the lines that payer reported on; without any, the claim-level date goes to 2330B DTP*573.
+    """
+
+    model_config = _FROZEN
+
+    paid: Money
+    adjudication_date: date
+    claim_adjustments: tuple[Adjustment, ...] = ()
+    patient_liability: Money | None = None
+    lines: Annotated[tuple[PriorLineAdjudication, ...], Field(max_length=50)] = ()
+    fhir_path: str = ""
+
+
+class OtherPayer(BaseModel):
+    """2320/2330A/2330B: a non-billed coverage of the patient; ``adjudication`` only for payers before the billed one.
+
+    ``relationship`` is SBR02, the patient's relationship to this coverage's subscriber (``18`` self, ``01``, ``19``,
+    ``G8``); ``subscriber.group_number`` is SBR03 and ``payer.claim_filing_indicator`` SBR09.
+    """
+
+    model_config = _FROZEN
+
+    responsibility: PayerResponsibility
+    payer: Payer
+    subscriber: Subscriber
+    relationship: OtherSubscriberRelationship
+    adjudication: PriorAdjudication | None = None
+    fhir_path: str = ""
+
+
 class ProfessionalClaim(BaseModel):
     """One professional claim, ready for the scrubber and the 837P writer."""
 
@@ -211,6 +299,7 @@ class ProfessionalClaim(BaseModel):
     referring: Clinician | None = None
     supervising: Clinician | None = None
     lines: Annotated[tuple[ServiceLine, ...], Field(min_length=1, max_length=50)]
+    other_payers: Annotated[tuple[OtherPayer, ...], Field(max_length=10)] = ()
 
     @computed_field  # type: ignore[prop-decorator]
     @property

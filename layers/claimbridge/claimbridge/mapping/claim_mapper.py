@@ -32,6 +32,7 @@ from claimbridge.claim import (
 )
 from claimbridge.fhir import JsonObject, Located, Resolver, UnresolvedReference, identifier_pairs
 from claimbridge.findings import Finding, Severity
+from claimbridge.mapping.cob import OtherCoverage, map_other_payers, other_coverages
 from claimbridge.mapping.codes import (
     C4BB_CARE_TEAM_ROLE_SYSTEM,
     C4BB_IDENTIFIER_TYPE_SYSTEM,
@@ -201,7 +202,7 @@ def _build(
     _compare_total(scope, lines)
     if errors or billing is None or coverage is None or diagnoses is None or team is None or lines is None:
         return None
-    payer, responsibility, subscriber, patient_model, prior_auth = coverage
+    payer, responsibility, subscriber, patient_model, prior_auth, others = coverage
     frequency, payer_claim_number = _frequency(scope)
     try:
         return ProfessionalClaim(
@@ -225,6 +226,7 @@ def _build(
             supervising=team[1],
             referring=team[2],
             lines=lines,
+            other_payers=map_other_payers(scope, others, lines),
         )
     except ValidationError as exc:
         for err in exc.errors(include_input=False, include_url=False):
@@ -327,8 +329,9 @@ def _billing_provider(scope: ClaimScope) -> BillingProvider:
     )
 
 
-def _focal_insurance(scope: ClaimScope) -> tuple[int, int, JsonObject]:
-    """(array index, position by sequence, entry) of the one ``focal`` insurance (section 6)."""
+def _focal_insurance(scope: ClaimScope) -> tuple[int, int, JsonObject, list[tuple[int, int, JsonObject]]]:
+    """(array index, position by sequence, entry) of the one ``focal`` insurance (section 6), and (position, index,
+    entry) of every other one (2320)."""
     anchor = scope.anchor
     entries = [(i, e) for i, e in enumerate(items(anchor.resource.get("insurance"))) if isinstance(e, dict)]
     entries.sort(key=lambda pair: (pair[1].get("sequence") or 0, pair[0]))
@@ -344,21 +347,15 @@ def _focal_insurance(scope: ClaimScope) -> tuple[int, int, JsonObject]:
     position, index, entry = focal[0]
     if position >= len(_RESPONSIBILITY):
         raise problem("IN-REQUIRED", anchor.at(f"insurance[{index}]"), "focal insurance beyond the third position")
-    if position > 0:
-        scope.hold(
-            "IN-REQUIRED",
-            anchor.at(f"insurance[{index}]"),
-            "secondary and tertiary claims need the prior payers' adjudication (2320), which is not carried yet",
-            x12_location="2320",
-        )
-    return index, position, entry
+    others = [(p, i, e) for p, (i, e) in enumerate(entries) if p != position]
+    return index, position, entry, others
 
 
 def _coverage(
     scope: ClaimScope, patient: Located
-) -> tuple[Payer, PayerResponsibility, Subscriber, Patient | None, str | None]:
+) -> tuple[Payer, PayerResponsibility, Subscriber, Patient | None, str | None, tuple[OtherCoverage, ...]]:
     anchor = scope.anchor
-    index, position, insurance = _focal_insurance(scope)
+    index, position, insurance, non_focal = _focal_insurance(scope)
     coverage = scope.resolve(
         insurance.get("coverage"), source=anchor, element=f"insurance[{index}].coverage", types=("Coverage",)
     )
@@ -383,7 +380,10 @@ def _coverage(
             x12_location="2300 REF*G1",
         )
     prior_auth = auth_numbers[0].strip() if auth_numbers else None
-    return payer, _RESPONSIBILITY[position], subscriber, patient_model, prior_auth
+    others = other_coverages(
+        scope, patient, non_focal, focal_position=position, payer_of=_payer, subscriber_of=_subscriber
+    )
+    return payer, _RESPONSIBILITY[position], subscriber, patient_model, prior_auth, others
 
 
 def _payer(scope: ClaimScope, coverage: Located) -> Payer:

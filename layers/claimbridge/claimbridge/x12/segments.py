@@ -20,9 +20,12 @@ __all__ = [
     "ISA_LENGTH",
     "Element",
     "OutSegment",
+    "amt",
     "bht",
+    "cas",
     "clm",
     "dmg",
+    "dtp_adjudication",
     "dtp_service",
     "ge",
     "gs",
@@ -34,6 +37,8 @@ __all__ = [
     "n3",
     "n4",
     "nm1",
+    "oi",
+    "other_sbr",
     "pat",
     "per",
     "prv",
@@ -42,6 +47,7 @@ __all__ = [
     "se",
     "st",
     "sv1",
+    "svd",
     "x12_decimal",
 ]
 
@@ -257,6 +263,68 @@ def sbr(
         "SBR",
         (responsibility, "18" if patient_is_subscriber else "", group, "", "", "", "", "", filing_indicator),
     )
+
+
+def other_sbr(*, responsibility: str, relationship: str, group_number: str | None, filing_indicator: str) -> OutSegment:
+    """2320 SBR Other Subscriber Information: ``SBR*P*18*GRP01******CI~``.
+
+    SBR01 this other payer's responsibility (P/S/T, A-H beyond the third), SBR02 the patient's relationship to its
+    subscriber (18 self, 01 spouse, 19 child, G8 other), SBR03 group or policy number, SBR09 claim filing indicator.
+    """
+    group = x12_id(group_number, max_length=50, location="2320 SBR03") if group_number else ""
+    return OutSegment("SBR", (responsibility, relationship, group, "", "", "", "", "", filing_indicator))
+
+
+def cas(*, loop: str, group: str, adjustments: tuple[tuple[str, Decimal], ...]) -> OutSegment:
+    """2320/2430 CAS Claim or Line Adjustment: ``CAS*PR*1*50**3*20~``.
+
+    CAS01 group code (CO, CR, OA, PI, PR), then up to six CARC (CAS02/05/...) and amount (CAS03/06/...) pairs; the
+    quantity elements (CAS04/07/...) are left empty.
+    """
+    if not 1 <= len(adjustments) <= 6:
+        raise X12WriteError(f"{loop} CAS", "a CAS segment carries one to six adjustments")
+    elements: list[str] = [group]
+    for index, (reason, amount) in enumerate(adjustments):
+        elements += [x12_id(reason, max_length=5, location=f"{loop} CAS{2 + 3 * index:02d}"), x12_decimal(amount), ""]
+    return OutSegment("CAS", tuple(elements))
+
+
+def amt(*, qualifier: str, amount: Decimal) -> OutSegment:
+    """2320 AMT: ``AMT*D*120~`` (payer paid amount) or ``AMT*EAF*30~`` (remaining patient liability)."""
+    return OutSegment("AMT", (qualifier, x12_decimal(amount)))
+
+
+def oi() -> OutSegment:
+    """2320 OI Other Insurance Coverage Information: ``OI***Y***Y~``.
+
+    OI03 ``Y`` benefits assigned and OI06 ``Y`` release of information on file, as CLM08/CLM09 always say.
+    """
+    return OutSegment("OI", ("", "", "Y", "", "", "Y"))
+
+
+def svd(*, payer_id: str, paid: Decimal, procedure_code: str, modifiers: tuple[str, ...], units: Decimal) -> OutSegment:
+    """2430 SVD Line Adjudication Information: ``SVD*CMA01*120*HC:90834:95**1~``.
+
+    SVD01 the other payer's id (= its 2330B NM109), SVD02 line paid amount, SVD03 ``HC`` : code : modifiers as
+    adjudicated, SVD05 paid units.
+    """
+    if len(modifiers) > 4:
+        raise X12WriteError("2430 SVD03", "at most four procedure modifiers")
+    return OutSegment(
+        "SVD",
+        (
+            x12_id(payer_id, max_length=80, min_length=2, location="2430 SVD01"),
+            x12_decimal(paid),
+            ("HC", procedure_code, *modifiers),
+            "",
+            x12_decimal(units),
+        ),
+    )
+
+
+def dtp_adjudication(day: date) -> OutSegment:
+    """2330B/2430 DTP Claim/Line Check or Remittance Date: ``DTP*573*D8*20260320~``."""
+    return OutSegment("DTP", ("573", "D8", _d8(day)))
 
 
 def dmg(*, birth_date: date, gender: str) -> OutSegment:

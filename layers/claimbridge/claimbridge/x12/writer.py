@@ -3,9 +3,10 @@
 Layout, per ST-SE transaction set (at most ``MAX_CLAIMS_PER_TRANSACTION`` claims each, TR3 recommendation):
 1000A submitter and 1000B receiver from the tenant; one 2000A billing provider per distinct billing provider and
 pay-to address; under it one 2000B subscriber per claim (with 2000C patient when the patient is not the subscriber,
-the 2300 claim then sits under 2000C). HL numbers restart at 1 in each transaction set. Names and addresses are
-cleaned and cut to TR3 lengths by ``claimbridge.x12.segments``; anything that cannot be written faithfully raises
-``X12WriteError`` naming the claim id and X12 location, never a value.
+the 2300 claim then sits under 2000C). HL numbers restart at 1 in each transaction set. A claim's other payers
+become 2320/2330A/2330B after the 2310 loops, and each prior payer's line adjudication a 2430 under its 2400.
+Names and addresses are cleaned and cut to TR3 lengths by ``claimbridge.x12.segments``; anything that cannot be
+written faithfully raises ``X12WriteError`` naming the claim id and X12 location, never a value.
 """
 
 from __future__ import annotations
@@ -13,18 +14,23 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from claimbridge.claim import (
     Address,
+    Adjustment,
     BillingProvider,
     ClaimFrequency,
     Clinician,
     EntityType,
+    OtherPayer,
     Patient,
     Payer,
+    PayerResponsibility,
+    PriorAdjudication,
     ProfessionalClaim,
     ServiceLine,
     Subscriber,
@@ -355,6 +361,9 @@ def _loop_2300(claim: ProfessionalClaim) -> list[OutSegment]:
         out += _clinician("2310B", "82", claim.rendering, with_taxonomy=True)
     if claim.supervising is not None:
         out += _clinician("2310D", "DQ", claim.supervising, with_taxonomy=False)
+    _check_prior_payers(claim)
+    for other in claim.other_payers:
+        out += _loop_2320(other)
     for number, line in enumerate(sorted(claim.lines, key=lambda line: line.sequence), 1):
         out += _loop_2400(number, line, claim)
     return out
@@ -402,4 +411,104 @@ def _loop_2400(number: int, line: ServiceLine, claim: ProfessionalClaim) -> list
     override = line.rendering_override
     if override is not None and (claim.rendering is None or override.npi != claim.rendering.npi):
         out += _clinician("2420A", "82", override, with_taxonomy=True)
+    for other in claim.other_payers:
+        out += _loop_2430(other, line)
+    return out
+
+
+def _check_prior_payers(claim: ProfessionalClaim) -> None:
+    """A claim billed to the S or T payer carries every payer before it, adjudicated (TR3 2320/2430 notes)."""
+    order = list(PayerResponsibility)
+    billed = order.index(claim.payer_responsibility)
+    adjudicated = {other.responsibility for other in claim.other_payers if other.adjudication is not None}
+    for position, other in enumerate(order[:billed]):
+        if other not in adjudicated:
+            raise X12WriteError(
+                "2320 AMT*D", f"the prior payer in position {position + 1} and its adjudication are required"
+            )
+    responsibilities = [claim.payer_responsibility, *(other.responsibility for other in claim.other_payers)]
+    if len(set(responsibilities)) != len(responsibilities):
+        raise X12WriteError("2320 SBR01", "two payers share one payer responsibility sequence")
+
+
+def _loop_2320(other: OtherPayer) -> list[OutSegment]:
+    """2320 Other Subscriber Information: SBR, CAS, ``AMT*D*<paid>~``, ``AMT*EAF~``, ``OI***Y***Y~``, then 2330A/B."""
+    subscriber = other.subscriber
+    out = [
+        seg.other_sbr(
+            responsibility=other.responsibility.value,
+            relationship=other.relationship,
+            group_number=subscriber.group_number,
+            filing_indicator=other.payer.claim_filing_indicator,
+        )
+    ]
+    adjudication = other.adjudication
+    if adjudication is not None:
+        out += _cas("2320", adjudication.claim_adjustments)
+        out.append(seg.amt(qualifier="D", amount=adjudication.paid))
+        if adjudication.patient_liability is not None:
+            out.append(seg.amt(qualifier="EAF", amount=adjudication.patient_liability))
+    out.append(seg.oi())
+    out.append(
+        seg.nm1(
+            loop="2330A",
+            entity_code="IL",
+            person=True,
+            last_or_organization=subscriber.name.last,
+            first=subscriber.name.first,
+            middle=subscriber.name.middle,
+            id_qualifier="MI",
+            identifier=subscriber.member_id,
+        )
+    )
+    if subscriber.address is not None:
+        out += _address("2330A", subscriber.address)
+    out.append(
+        seg.nm1(
+            loop="2330B",
+            entity_code="PR",
+            person=False,
+            last_or_organization=other.payer.name,
+            id_qualifier="PI",
+            identifier=other.payer.payer_id,
+        )
+    )
+    if adjudication is not None and not adjudication.lines:
+        out.append(seg.dtp_adjudication(adjudication.adjudication_date))
+    return out
+
+
+def _loop_2430(other: OtherPayer, line: ServiceLine) -> list[OutSegment]:
+    """2430 Line Adjudication: ``SVD*<2330B NM109>*<paid>*HC:<code>:<mods>**<units>~``, CAS, ``DTP*573~``."""
+    adjudication: PriorAdjudication | None = other.adjudication
+    if adjudication is None:
+        return []
+    adjudicated = next((a for a in adjudication.lines if a.line_sequence == line.sequence), None)
+    if adjudicated is None:
+        return []
+    return [
+        seg.svd(
+            payer_id=other.payer.payer_id,
+            paid=adjudicated.paid,
+            procedure_code=adjudicated.procedure_code,
+            modifiers=adjudicated.modifiers,
+            units=adjudicated.paid_units,
+        ),
+        *_cas("2430", adjudicated.adjustments),
+        seg.dtp_adjudication(adjudicated.adjudication_date),
+    ]
+
+
+def _cas(loop: str, adjustments: tuple[Adjustment, ...]) -> list[OutSegment]:
+    """One CAS per group code (in order of first appearance), another for every six further reasons; at most 5."""
+    by_group: dict[str, list[tuple[str, Decimal]]] = {}
+    for adjustment in adjustments:
+        by_group.setdefault(adjustment.group.value, []).append((adjustment.reason, adjustment.amount))
+    out = [
+        seg.cas(loop=loop, group=group, adjustments=tuple(pairs[start : start + 6]))
+        for group, pairs in by_group.items()
+        for start in range(0, len(pairs), 6)
+    ]
+    if len(out) > 5:
+        raise X12WriteError(f"{loop} CAS", "more adjustments than five CAS segments carry")
     return out
