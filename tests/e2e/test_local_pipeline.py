@@ -70,7 +70,13 @@ def test_local_pipeline_accepts_every_example_claim(repo_root: Path, outcome: Ou
     states = {row.source_key: row.state for row in outcome.run.claims}
     assert {source: states.get(source) for source in expected} == dict.fromkeys(expected, "ACCEPTED")
     assert outcome.run.settled
-    assert outcome.run.dead_letters == {"IngestDLQ": 0, "SubmitDLQ": 0, "ResponsesDLQ": 0, "EventDeliveryDLQ": 0}
+    assert outcome.run.dead_letters == {
+        "IngestDLQ": 0,
+        "SubmitDLQ": 0,
+        "ResponsesDLQ": 0,
+        "SubmittedEventsDLQ": 0,
+        "EventDeliveryDLQ": 0,
+    }
 
 
 def test_local_pipeline_837p_came_from_the_writer_and_carries_every_accepted_claim(outcome: Outcome) -> None:

@@ -159,7 +159,13 @@ def test_router_retries_a_reported_failure_until_moto_moves_it_to_the_dlq(
     ]
     assert deliveries.count("ok") == 1
     assert deliveries.count("bad") == 5
-    assert router.dead_letters() == {"IngestDLQ": 0, "SubmitDLQ": 1, "ResponsesDLQ": 0, "EventDeliveryDLQ": 0}
+    assert router.dead_letters() == {
+        "IngestDLQ": 0,
+        "SubmitDLQ": 1,
+        "ResponsesDLQ": 0,
+        "SubmittedEventsDLQ": 0,
+        "EventDeliveryDLQ": 0,
+    }
     assert report.settled
 
 

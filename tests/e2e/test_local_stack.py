@@ -75,7 +75,13 @@ def test_local_stack_claims_table_is_encrypted_recoverable_and_indexed(stack: Lo
 
 
 @pytest.mark.parametrize(
-    ("queue", "dlq"), [("IngestQueue", "IngestDLQ"), ("SubmitQueue", "SubmitDLQ"), ("ResponsesQueue", "ResponsesDLQ")]
+    ("queue", "dlq"),
+    [
+        ("IngestQueue", "IngestDLQ"),
+        ("SubmitQueue", "SubmitDLQ"),
+        ("ResponsesQueue", "ResponsesDLQ"),
+        ("SubmittedEventsQueue", "SubmittedEventsDLQ"),
+    ],
 )
 def test_local_stack_queue_redrives_to_its_dlq_and_admits_its_rule(stack: LocalStack, queue: str, dlq: str) -> None:
     # Given a work queue
@@ -98,7 +104,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
 
     # Then each function's group has retention and the data key; every alarm is there; the dashboard names the stack's
-    assert len(groups["logGroups"]) == 4
+    assert len(groups["logGroups"]) == 5
     assert all(group["retentionInDays"] == 90 and "kmsKeyId" in group for group in groups["logGroups"])
     dashboard = stack.client("cloudwatch").get_dashboard(DashboardName=stack.resources["Dashboard"])
     assert stack.resources["IngestQueue"].rsplit("/", 1)[-1] in dashboard["DashboardBody"]
@@ -109,6 +115,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
             "IngestDLQAlarm",
             "SubmitDLQAlarm",
             "ResponsesDLQAlarm",
+            "SubmittedEventsDLQAlarm",
             "EventDeliveryDLQAlarm",
             "PollClearinghouseErrorsAlarm",
         )
@@ -140,6 +147,7 @@ def test_local_stack_wiring_follows_the_template(stack: LocalStack) -> None:
         "IngestQueue": "IngestFhirFunction",
         "SubmitQueue": "SubmitClaimsFunction",
         "ResponsesQueue": "ProcessResponsesFunction",
+        "SubmittedEventsQueue": "AcceptSubmissionFunction",
     }
     assert subscriptions["SubmitQueue"].batch_size == 100
     assert all(item.report_batch_item_failures for item in stack.subscriptions)
