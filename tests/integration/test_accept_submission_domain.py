@@ -382,6 +382,9 @@ REJECTIONS = {
     "not a FHIR file name": Rejection(
         lambda: {"s3": {"bucket": OUTBOX, "key": "b1.xml"}}, "IN-FORMAT", "detail.s3.key"
     ),
+    "file name too long for a copy": Rejection(
+        lambda: {"s3": {"bucket": OUTBOX, "key": "a" * 1000 + ".json"}}, "IN-FORMAT", "detail.s3.key"
+    ),
     "inline bundle too large": Rejection(lambda: {"bundle": _big_bundle()}, "IN-FORMAT", "detail.bundle"),
     "inline resource not a Bundle": Rejection(
         lambda: {"bundle": {"resourceType": "Patient", "id": "p1"}}, "IN-FORMAT", "detail.bundle.resourceType"

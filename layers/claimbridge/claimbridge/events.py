@@ -29,6 +29,7 @@ EVENT_SOURCE = "claimbridge"
 _DETAIL = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
+S3Key = Annotated[str, Field(min_length=1, max_length=1024)]  # S3's own limit on a key
 
 
 class ClaimEventDetail(BaseModel):
@@ -101,7 +102,7 @@ class FhirSubmissionRejected(BaseModel):
     tenant_id: str
     submission_id: Id
     source_bucket: Id | None = None
-    source_key: Id | None = None
+    source_key: S3Key | None = None
     event_id: Id | None = None
     quarantine_key: Id
     error_report_key: Id

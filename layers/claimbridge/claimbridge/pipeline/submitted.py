@@ -50,6 +50,7 @@ BULK_FOLDER = "bulk"
 INLINE_BUNDLE_NAME = "bundle.json"
 OBJECT_SUFFIXES = (".json", ".json.gz", ".ndjson", ".ndjson.gz")
 """What ``detail.s3`` may name besides a manifest: the S3 channel's Bundle and NDJSON files (contract §1)."""
+MAX_KEY_BYTES = 1024  # S3's limit on a key (UTF-8)
 METADATA_SUBMISSION_ID = "claimbridge-submission-id"
 METADATA_EVENT_ID = "claimbridge-event-id"
 
@@ -277,6 +278,8 @@ class _Copier:
             raise FileFormatError("detail.s3.key", "the object does not exist") from exc
 
     def _copy(self, bucket: str, source_key: str, key: str, *, path: str) -> None:
+        if len(key.encode()) > MAX_KEY_BYTES:
+            raise FileFormatError(path, f"the file name makes the copy's key longer than S3's {MAX_KEY_BYTES} bytes")
         try:
             self.deps.objects.copy(
                 bucket,
