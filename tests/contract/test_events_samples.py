@@ -13,9 +13,11 @@ from claimbridge.events import (
     DETAIL_TYPES,
     ClaimReady,
     ClaimReadyRecord,
+    FhirBundleSubmitted,
     InboundObjectRecord,
     ResponseObjectRecord,
     ScheduledEvent,
+    SubmittedEventRecord,
 )
 from claimbridge.pipeline.ingest import IngestChunkRecord
 from tests.support.sam import sam_resource
@@ -28,7 +30,16 @@ SQS_SAMPLES: list[tuple[str, type[BaseModel], str]] = [
     ("ingest_fhir_object_created.json", InboundObjectRecord, "InboundObjectCreatedRule"),
     ("submit_claims_claim_ready.json", ClaimReadyRecord, "ClaimReadyRule"),
     ("process_responses_object_created.json", ResponseObjectRecord, "ResponseObjectCreatedRule"),
+    ("accept_submission_fhir_bundle_submitted.json", SubmittedEventRecord, "FhirBundleSubmittedRule"),
 ]
+
+
+def _matches(value: str, allowed: list[Any]) -> bool:
+    """EventBridge matching of one string field, for the pattern forms the template uses."""
+    return any(
+        value == rule if isinstance(rule, str) else value != rule["anything-but"] and set(rule) == {"anything-but"}
+        for rule in allowed
+    )
 
 
 def load(name: str) -> dict[str, Any]:
@@ -73,8 +84,8 @@ def test_events_sqs_sample_parses_with_handler_model_and_matches_template_rule(
 
         # Then the body is the EventBridge event the rule would have matched
         body = json.loads(record["body"])
-        assert body["source"] in pattern["source"]
-        assert body["detail-type"] in pattern["detail-type"]
+        assert _matches(body["source"], pattern["source"])
+        assert _matches(body["detail-type"], pattern["detail-type"])
         assert getattr(parsed, "messageId", None) == record["messageId"]
         key_rule = pattern.get("detail", {}).get("object", {}).get("key")
         if key_rule:
@@ -116,3 +127,38 @@ def test_events_bad_body_is_refused_by_the_model() -> None:
     # When / Then parsing fails (the handler reports such a record as a batch item failure)
     with pytest.raises(ValueError, match="claim_id"):
         ClaimReadyRecord.model_validate(record)
+
+
+def test_events_submitted_samples_carry_a_valid_detail_inline_and_by_pointer() -> None:
+    # Given the SubmittedEventsQueue sample: one event pointing at an object, one with the Bundle inline
+    records = [
+        SubmittedEventRecord.model_validate(record)
+        for record in load("accept_submission_fhir_bundle_submitted.json")["Records"]
+    ]
+
+    # When each detail is read with the domain's detail model
+    details = [FhirBundleSubmitted.model_validate(record.body.detail) for record in records]
+
+    # Then both are valid, from the sender the demo tenant registers, one of each shape
+    assert [(d.s3 is not None, d.bundle is not None) for d in details] == [(True, False), (False, True)]
+    assert {(r.body.account, r.body.source) for r in records} == {("111122223333", "com.example-ehr.demo-practice")}
+    assert details[1].bundle is not None
+    assert details[1].bundle["resourceType"] == "Bundle"
+
+
+def test_events_submitted_record_never_shows_its_body_in_errors_or_repr() -> None:
+    # Given a submitted-event record whose envelope is broken (no account) and that carries a Bundle inline
+    record = load("accept_submission_fhir_bundle_submitted.json")["Records"][1]
+    body = json.loads(record["body"])
+    del body["account"]
+    record["body"] = json.dumps(body)
+
+    # When it is parsed
+    with pytest.raises(ValueError, match="account") as raised:
+        SubmittedEventRecord.model_validate(record)
+
+    # Then the error names the field but shows no input; nor does the repr of a good record show the patient
+    assert "input_value" not in str(raised.value)
+    good = SubmittedEventRecord.model_validate(load("accept_submission_fhir_bundle_submitted.json")["Records"][1])
+    assert "TESTPATIENT" in good.body.detail["bundle"]["entry"][0]["resource"]["name"][0]["family"]
+    assert "TESTPATIENT" not in repr(good)

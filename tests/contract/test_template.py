@@ -25,12 +25,14 @@ FUNCTIONS = {
     "SubmitClaimsFunction": "functions/submit_claims/",
     "ProcessResponsesFunction": "functions/process_responses/",
     "PollClearinghouseFunction": "functions/poll_clearinghouse/",
+    "AcceptSubmissionFunction": "functions/accept_submission/",
 }
 QUEUES = {
     "IngestQueue": "IngestDLQ",
     "IngestChunksQueue": "IngestChunksDLQ",
     "SubmitQueue": "SubmitDLQ",
     "ResponsesQueue": "ResponsesDLQ",
+    "SubmittedEventsQueue": "SubmittedEventsDLQ",
 }
 BUCKETS = ("InboundBucket", "ArchiveBucket")
 GLOBAL_ENV = {
@@ -58,6 +60,26 @@ def translated(template: dict[str, Any]) -> dict[str, Any]:
 
 def _resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {key: value for key, value in template["Resources"].items() if value["Type"] == resource_type}
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A policy document's statements, both branches of a conditional (``Fn::If``) statement included."""
+    statements: list[dict[str, Any]] = []
+    for statement in document["Statement"]:
+        if set(statement) == {"Fn::If"}:
+            _, when_true, when_false = statement["Fn::If"]
+            statements.extend(branch for branch in (when_true, when_false) if branch != {"Ref": "AWS::NoValue"})
+        else:
+            statements.append(statement)
+    return statements
+
+
+def _role_statements(translated: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in translated["Resources"][f"{function}Role"]["Properties"]["Policies"]
+        for statement in _statements(policy["PolicyDocument"])
+    ]
 
 
 def _function_setting(template: dict[str, Any], logical_id: str, name: str) -> Any:
@@ -145,7 +167,7 @@ def test_template_policies_are_scoped_to_the_stacks_resources(translated: dict[s
         managed = {arn.rsplit("/", 1)[-1] for arn in role["Properties"].get("ManagedPolicyArns", [])}
         assert managed <= {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}, logical_id
         for policy in role["Properties"].get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
+            for statement in _statements(policy["PolicyDocument"]):
                 resources = (
                     statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
                 )
@@ -159,19 +181,15 @@ def test_template_policies_are_scoped_to_the_stacks_resources(translated: dict[s
         ("IngestChunkFunction", "IngestChunksQueue"),
         ("SubmitClaimsFunction", "SubmitQueue"),
         ("ProcessResponsesFunction", "ResponsesQueue"),
+        ("AcceptSubmissionFunction", "SubmittedEventsQueue"),
     ],
 )
 def test_template_consumer_may_only_poll_its_own_queue(translated: dict[str, Any], function: str, queue: str) -> None:
     # Given the consumer's role
-    policies = translated["Resources"][f"{function}Role"]["Properties"]["Policies"]
+    statements = _role_statements(translated, function)
 
     # When the SQS statements that receive messages are collected
-    sqs_resources = [
-        statement["Resource"]
-        for policy in policies
-        for statement in policy["PolicyDocument"]["Statement"]
-        if "sqs:ReceiveMessage" in statement["Action"]
-    ]
+    sqs_resources = [statement["Resource"] for statement in statements if "sqs:ReceiveMessage" in statement["Action"]]
 
     # Then there is exactly one, naming its own queue
     assert len(sqs_resources) == 1
@@ -183,12 +201,10 @@ def test_template_only_ingest_may_send_chunks_and_only_to_its_chunk_queue(transl
     # Given every function role
     senders: dict[str, list[Any]] = {}
     for logical_id in FUNCTIONS:
-        policies = translated["Resources"][f"{logical_id}Role"]["Properties"]["Policies"]
         # When the statements allowing sqs:SendMessage are collected
         senders[logical_id] = [
             statement["Resource"]
-            for policy in policies
-            for statement in policy["PolicyDocument"]["Statement"]
+            for statement in _role_statements(translated, logical_id)
             if any(str(action).startswith("sqs:SendMessage") for action in statement["Action"])
         ]
     # Then only the ingest function sends, and only to the chunk queue (the fan-out)
@@ -329,6 +345,12 @@ def test_template_data_key_rotates() -> None:
             {"source": ["claimbridge"], "detail-type": ["Claim Ready"]},
             "SubmitQueue",
         ),
+        (
+            "FhirBundleSubmittedRule",
+            {"Ref": "ClaimBus"},
+            {"source": [{"anything-but": "claimbridge"}], "detail-type": ["FHIR Bundle Submitted"]},
+            "SubmittedEventsQueue",
+        ),
     ],
 )
 def test_template_rule_routes_to_its_queue_which_lets_only_that_rule_send(
@@ -375,6 +397,7 @@ def test_template_rule_routes_to_its_queue_which_lets_only_that_rule_send(
         ("IngestChunkEventSource", 1, None),
         ("SubmitClaimsEventSource", 100, 5),
         ("ProcessResponsesEventSource", 10, None),
+        ("AcceptSubmissionEventSource", 10, None),
     ],
 )
 def test_template_event_source_batches_as_designed(mapping: str, batch_size: int, window: int | None) -> None:
@@ -456,3 +479,51 @@ def test_template_dashboard_shows_metrics_the_code_emits_and_resources_the_stack
         "AWS::Region",
         "AWS::StackName",
     }
+
+
+def test_template_partner_accounts_may_only_submit_fhir_bundles_on_the_bus(template: dict[str, Any]) -> None:
+    # Given the bus policy for EHR vendors' accounts
+    resource = sam_resource("ClaimBusPartnerPolicy")
+    statement = resource["Properties"]["Statement"]
+
+    # Then it exists only when partner accounts are given, and lets them put nothing but FHIR Bundle Submitted events
+    assert template["Parameters"]["PartnerAccountIds"] == {
+        "Type": "CommaDelimitedList",
+        "Default": "",
+        "Description": template["Parameters"]["PartnerAccountIds"]["Description"],
+    }
+    assert resource["Condition"] == "HasPartnerAccounts"
+    assert resource["Properties"]["EventBusName"] == {"Ref": "ClaimBus"}
+    assert statement["Principal"] == {"AWS": {"Ref": "PartnerAccountIds"}}
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Condition"] == {
+        "StringEquals": {"events:detail-type": "FHIR Bundle Submitted"},
+        "StringNotEquals": {"events:source": "claimbridge"},
+    }
+
+
+def test_template_accept_submission_reads_only_partner_buckets_and_writes_only_event_copies_and_rejections(
+    translated: dict[str, Any],
+) -> None:
+    # Given the S3 statements of the submission function's role
+    statements = _role_statements(translated, "AcceptSubmissionFunction")
+    s3 = [statement for statement in statements if str(statement["Action"]).startswith("s3:")]
+
+    # Then it reads objects only in partner accounts (the code adds ExpectedBucketOwner), only when there are any ...
+    (read,) = [statement for statement in s3 if statement["Action"] == "s3:GetObject"]
+    assert read["Condition"] == {"StringEquals": {"s3:ResourceAccount": {"Ref": "PartnerAccountIds"}}}
+    policy = translated["Resources"]["AcceptSubmissionFunctionRole"]["Properties"]["Policies"]
+    conditional = [
+        statement["Fn::If"][0]
+        for item in policy
+        for statement in item["PolicyDocument"]["Statement"]
+        if "Fn::If" in statement
+    ]
+    assert conditional == ["HasPartnerAccounts", "HasPartnerAccounts"]
+    # ... and writes only the tenants' events/ prefixes of the inbound bucket and the archive's rejections
+    writes = [statement["Resource"] for statement in s3 if statement["Action"] == "s3:PutObject"]
+    assert writes == [
+        {"Fn::Sub": "${InboundBucket.Arn}/*/events/*"},
+        [{"Fn::Sub": "${ArchiveBucket.Arn}/quarantine/*"}, {"Fn::Sub": "${ArchiveBucket.Arn}/outbound/*"}],
+    ]
+    assert {statement["Action"] for statement in s3} == {"s3:GetObject", "s3:PutObject"}

@@ -75,6 +75,7 @@ def test_local_pipeline_accepts_every_example_claim(repo_root: Path, outcome: Ou
         "IngestChunksDLQ": 0,
         "SubmitDLQ": 0,
         "ResponsesDLQ": 0,
+        "SubmittedEventsDLQ": 0,
         "EventDeliveryDLQ": 0,
     }
 

@@ -71,7 +71,7 @@ def lambda_handler(event, context):
 def stack(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     root = tmp_path_factory.mktemp("router-repo")
     shutil.copy(repo_root / "template.yaml", root / "template.yaml")
-    for name in ("ingest_fhir", "submit_claims", "process_responses", "poll_clearinghouse"):
+    for name in ("ingest_fhir", "submit_claims", "process_responses", "poll_clearinghouse", "accept_submission"):
         (root / "functions" / name).mkdir(parents=True)
         (root / "functions" / name / "app.py").write_text(RECORDING_HANDLER, encoding="utf-8")
     with LocalStack(repo_root=root) as local:
@@ -164,6 +164,7 @@ def test_router_retries_a_reported_failure_until_moto_moves_it_to_the_dlq(
         "IngestChunksDLQ": 0,
         "SubmitDLQ": 1,
         "ResponsesDLQ": 0,
+        "SubmittedEventsDLQ": 0,
         "EventDeliveryDLQ": 0,
     }
     assert report.settled

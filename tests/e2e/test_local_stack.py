@@ -80,6 +80,7 @@ def test_local_stack_claims_table_is_encrypted_recoverable_and_indexed(stack: Lo
         ("IngestQueue", "IngestDLQ", "1800"),
         ("SubmitQueue", "SubmitDLQ", "360"),
         ("ResponsesQueue", "ResponsesDLQ", "360"),
+        ("SubmittedEventsQueue", "SubmittedEventsDLQ", "360"),
     ],
 )
 def test_local_stack_queue_redrives_to_its_dlq_and_admits_its_rule(
@@ -105,7 +106,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
 
     # Then each function's group has retention and the data key; every alarm is there; the dashboard names the stack's
-    assert len(groups["logGroups"]) == 5
+    assert len(groups["logGroups"]) == 6
     assert all(group["retentionInDays"] == 90 and "kmsKeyId" in group for group in groups["logGroups"])
     dashboard = stack.client("cloudwatch").get_dashboard(DashboardName=stack.resources["Dashboard"])
     assert stack.resources["IngestQueue"].rsplit("/", 1)[-1] in dashboard["DashboardBody"]
@@ -117,6 +118,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
             "IngestChunksDLQAlarm",
             "SubmitDLQAlarm",
             "ResponsesDLQAlarm",
+            "SubmittedEventsDLQAlarm",
             "EventDeliveryDLQAlarm",
             "PollClearinghouseErrorsAlarm",
         )
@@ -149,6 +151,7 @@ def test_local_stack_wiring_follows_the_template(stack: LocalStack) -> None:
         "IngestChunksQueue": "IngestChunkFunction",
         "SubmitQueue": "SubmitClaimsFunction",
         "ResponsesQueue": "ProcessResponsesFunction",
+        "SubmittedEventsQueue": "AcceptSubmissionFunction",
     }
     assert subscriptions["SubmitQueue"].batch_size == 100
     assert all(item.report_batch_item_failures for item in stack.subscriptions)

@@ -21,6 +21,7 @@ from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.settings import get_settings
 from claimbridge.state import DynamoClaimStore
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
+from functions.accept_submission import app as accept_app
 from functions.ingest_chunk import app as chunk_app
 from functions.ingest_fhir import app as ingest_app
 from functions.poll_clearinghouse import app as poll_app
@@ -28,7 +29,7 @@ from functions.process_responses import app as responses_app
 from functions.submit_claims import app as submit_app
 from tests.support.sam import sam_resource, table_create_kwargs
 
-APPS = (ingest_app, chunk_app, submit_app, responses_app, poll_app)
+APPS = (ingest_app, chunk_app, submit_app, responses_app, poll_app, accept_app)
 TABLE = "claims-test"
 INBOUND = "inbound-test"
 ARCHIVE = "archive-test"
@@ -42,6 +43,8 @@ QUEUES = (
     "SubmitQueue",
     "ResponsesDLQ",
     "ResponsesQueue",
+    "SubmittedEventsDLQ",
+    "SubmittedEventsQueue",
 )
 
 
@@ -134,10 +137,11 @@ def infra(aws: None, monkeypatch: pytest.MonkeyPatch) -> Infra:
     sqs = boto3.client("sqs")
     urls, arns = _create_queues(sqs)
 
-    # The template's own rule: Claim Ready on the claim bus -> SubmitQueue.
-    rule = sam_resource("ClaimReadyRule")["Properties"]
-    events.put_rule(Name="ClaimReadyRule", EventBusName=BUS, EventPattern=json.dumps(rule["EventPattern"]))
-    events.put_targets(Rule="ClaimReadyRule", EventBusName=BUS, Targets=[{"Id": "q", "Arn": arns["SubmitQueue"]}])
+    # The template's own claim-bus rules: Claim Ready -> SubmitQueue, FHIR Bundle Submitted -> SubmittedEventsQueue.
+    for rule_id, queue in (("ClaimReadyRule", "SubmitQueue"), ("FhirBundleSubmittedRule", "SubmittedEventsQueue")):
+        rule = sam_resource(rule_id)["Properties"]
+        events.put_rule(Name=rule_id, EventBusName=BUS, EventPattern=json.dumps(rule["EventPattern"]))
+        events.put_targets(Rule=rule_id, EventBusName=BUS, Targets=[{"Id": "q", "Arn": arns[queue]}])
     # A test-only rule that keeps a copy of every claimbridge event for assertions.
     capture_url = sqs.create_queue(QueueName="bus-capture-test")["QueueUrl"]
     capture_arn = sqs.get_queue_attributes(QueueUrl=capture_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -202,7 +206,7 @@ class _LogCapture(logging.Filter):
 
 @pytest.fixture
 def captured_logs() -> Iterator[StringIO]:
-    """Every log line the four handlers write, formatted by their own Powertools formatter."""
+    """Every log line the handlers write, formatted by their own Powertools formatter."""
     buffer = StringIO()
     filters = []
     for app in APPS:

@@ -53,6 +53,19 @@ def responses_event(objects: list[tuple[str, str]]) -> dict[str, Any]:
     return object_created_records("process_responses_object_created.json", objects)
 
 
+def submitted_events(details: list[dict[str, Any]], *, account: str, source: str) -> dict[str, Any]:
+    """A SubmittedEventsQueue batch: one ``FHIR Bundle Submitted`` event per detail, from (account, source)."""
+    records = []
+    for detail in details:
+        record = _record_template("accept_submission_fhir_bundle_submitted.json")
+        body = json.loads(record["body"])
+        body.update(id=str(uuid.uuid4()), account=account, source=source, detail=detail)
+        record["body"] = json.dumps(body)
+        record["messageId"] = str(uuid.uuid4())
+        records.append(record)
+    return {"Records": records}
+
+
 def sqs_event_from_bus_events(bus_events: list[dict[str, Any]], sample_name: str) -> dict[str, Any]:
     """An SQS batch whose bodies are bus events as EventBridge delivered them to a queue."""
     records = []

@@ -8,6 +8,7 @@ from claimbridge.errors import StateConflict, TenantError
 from claimbridge.findings import Finding, Severity
 from claimbridge.state import ClaimState, StoredClaim
 from claimbridge.tenants import TenantConfig
+from claimbridge.tenants.models import EventSource, Inbound
 from tests.integration.conftest import Infra
 
 pytestmark = pytest.mark.integration
@@ -43,6 +44,41 @@ def test_store_tenant_config_versions_and_enabled_listing(infra: Infra, demo_ten
     record = infra.store.get_tenant(TENANT)
     assert (record.config, record.config_version) == (demo_tenant, 2)
     assert [t.tenant_id for t in infra.store.list_enabled_tenants()] == [TENANT]
+
+
+def test_store_tenants_for_event_source_matches_account_and_source_disabled_tenants_included(
+    infra: Infra, demo_tenant: TenantConfig
+) -> None:
+    # Given the demo tenant (registers 111122223333 / com.example-ehr.demo-practice), a disabled tenant registering
+    # another source of the same account, and a tenant registering nothing
+    sender = demo_tenant.inbound.event_sources[0]
+    other = Inbound(event_sources=[EventSource(account=sender.account, source="com.example-ehr.closed")])
+    infra.store.put_tenant_config(
+        demo_tenant.model_copy(update={"tenant_id": "closed-practice", "enabled": False, "inbound": other})
+    )
+    infra.store.put_tenant_config(demo_tenant.model_copy(update={"tenant_id": "quiet-practice", "inbound": Inbound()}))
+
+    # When senders are looked up
+    found = {
+        "demo": infra.store.tenants_for_event_source(sender.account, sender.source),
+        "closed": infra.store.tenants_for_event_source(sender.account, "com.example-ehr.closed"),
+        "other account": infra.store.tenants_for_event_source("999988887777", sender.source),
+        "other source": infra.store.tenants_for_event_source(sender.account, "com.example-ehr"),
+    }
+
+    # Then only the exact (account, source) pair matches, whether or not the tenant is enabled
+    assert found == {"demo": [TENANT], "closed": ["closed-practice"], "other account": [], "other source": []}
+
+
+def test_store_tenants_for_event_source_lists_every_tenant_registering_the_same_sender(
+    infra: Infra, demo_tenant: TenantConfig
+) -> None:
+    # Given a second tenant that registers the demo tenant's sender too (a configuration mistake)
+    infra.store.put_tenant_config(demo_tenant.model_copy(update={"tenant_id": "twin-practice"}))
+    sender = demo_tenant.inbound.event_sources[0]
+
+    # When / Then both are returned, so the caller can refuse the ambiguity
+    assert infra.store.tenants_for_event_source(sender.account, sender.source) == [TENANT, "twin-practice"]
 
 
 @pytest.mark.parametrize("tenant_id", ["closed-practice", "never-configured"])

@@ -12,6 +12,7 @@ import pytest
 
 from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.mapping import claim_id_for
+from functions.accept_submission import app as accept_app
 from functions.ingest_fhir import app as ingest_app
 from functions.poll_clearinghouse import app as poll_app
 from functions.process_responses import app as responses_app
@@ -23,6 +24,7 @@ from tests.integration.handler_events import (
     responses_event,
     sample,
     sqs_event_from_bus_events,
+    submitted_events,
 )
 
 pytestmark = pytest.mark.integration
@@ -70,11 +72,22 @@ def test_handlers_never_write_fake_phi_to_logs_metrics_events_or_reports(
     }
     for key, content in inputs.items():
         s3.put_object(Bucket=infra.inbound_bucket, Key=key, Body=content)
+    # ... and the same good bundle sent inline on the bus by the registered EHR, and by an unregistered one
+    inline = {"bundle": json.loads(with_fake_phi("telehealth-90837-home.json"))}
+    sender = ("111122223333", "com.example-ehr.demo-practice")
+    submitted = {
+        "Records": submitted_events([inline], account=sender[0], source=sender[1])["Records"]
+        + submitted_events([inline], account="999988887777", source=sender[1])["Records"]
+    }
     claim_id = claim_id_for(TENANT, "Claim/clm-2")
     httpx.post(f"{sandbox.url}/_sandbox/faults", json={"reject_claims": [claim_id]}).raise_for_status()
 
-    # When every handler runs over them: ingest, submit, poll, process responses
-    ingest_app.lambda_handler(ingest_event([(infra.inbound_bucket, key) for key in inputs]), FakeLambdaContext())
+    # When every handler runs over them: accept submission, ingest, submit, poll, process responses
+    accept_app.lambda_handler(submitted, FakeLambdaContext())
+    listing = s3.list_objects_v2(Bucket=infra.inbound_bucket)["Contents"]
+    ingest_app.lambda_handler(
+        ingest_event([(infra.inbound_bucket, item["Key"]) for item in listing]), FakeLambdaContext()
+    )
     bodies = drain(infra.queue_urls["SubmitQueue"])
     for body in bodies:
         body.setdefault("account", "123456789012")
@@ -91,6 +104,9 @@ def test_handlers_never_write_fake_phi_to_logs_metrics_events_or_reports(
     assert FAMILY in infra.archive_text(f"quarantine/{TENANT}/{TENANT}/patient.json")  # the input is kept as is
     logs = captured_logs.getvalue()
     assert "inbound object ingested" in logs
+    assert "submitted event handled" in logs
+    assert len(listing) == len(inputs) + 1  # the registered sender's inline bundle was accepted
+    assert any(key.endswith("/event.json.error.json") for key in infra.archive_keys("quarantine/_no-tenant/"))
     assert "response file processed" in logs
 
     # ... and no fake PHI appears in logs, metrics, stdout/stderr, bus events, error reports or OperationOutcomes

@@ -13,13 +13,23 @@ from aws_lambda_powertools.utilities.parser.models import (
     S3EventNotificationEventBridgeModel,
     SqsRecordModel,
 )
-from pydantic import BaseModel, ConfigDict, Field, Json
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Json,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 EVENT_SOURCE = "claimbridge"
 
 _DETAIL = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
+S3Key = Annotated[str, Field(min_length=1, max_length=1024)]  # S3's own limit on a key
 
 
 class ClaimEventDetail(BaseModel):
@@ -81,19 +91,32 @@ class ClaimRejected(ClaimEventDetail):
 
 
 class FhirSubmissionRejected(BaseModel):
-    """A whole FHIR submission was quarantined; the OperationOutcome at ``operation_outcome_key`` says why."""
+    """A whole FHIR submission was quarantined; the OperationOutcome at ``operation_outcome_key`` says why.
+
+    An S3 drop names its object (``source_bucket``/``source_key``); a ``FHIR Bundle Submitted`` event names its
+    ``event_id`` and, when it pointed at an object, that object too (an inline bundle has none).
+    """
 
     model_config = _DETAIL
     detail_type: ClassVar[str] = "FHIR Submission Rejected"
     tenant_id: str
     submission_id: Id
-    source_bucket: Id
-    source_key: Id
+    source_bucket: Id | None = None
+    source_key: S3Key | None = None
+    event_id: Id | None = None
     quarantine_key: Id
     error_report_key: Id
     operation_outcome_key: Id
     error_codes: tuple[str, ...]
 
+    @model_serializer(mode="wrap")
+    def _without_absent_origin(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave out the origin fields that do not apply (an S3 drop has no event id, an inline bundle no object)."""
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None or key not in _ORIGIN_FIELDS}
+
+
+_ORIGIN_FIELDS = frozenset({"source_bucket", "source_key", "event_id"})
 
 BusEventDetail = ClaimReady | ClaimHeld | ClaimSubmitted | ClaimAccepted | ClaimRejected | FhirSubmissionRejected
 
@@ -141,6 +164,65 @@ class ResponseObjectRecord(SqsRecordModel):
     """ResponsesQueue record: the body is an ``Object Created`` event for ``responses/<tenant>/<kind>/<id>.x12``."""
 
     body: Json[S3EventNotificationEventBridgeModel]
+
+
+# ------------------------------------------------------------------------------ events EHRs put on the claim bus
+
+SUBMITTED_DETAIL_TYPE = "FHIR Bundle Submitted"
+SUBMISSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9\-.]{0,63}$"
+"""``detail.submission_id``: a FHIR id (it names the OperationOutcome), at most 64 characters."""
+MAX_INLINE_BUNDLE_BYTES = 200 * 1024
+"""``detail.bundle`` must serialize (compact JSON, UTF-8) to fewer bytes than this (contract section 1)."""
+
+
+class SubmittedS3Object(BaseModel):
+    """``detail.s3``: a Bundle, NDJSON file or Bulk Data ``manifest.json`` in a bucket the sending account owns."""
+
+    model_config = _DETAIL
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
+    key: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class FhirBundleSubmitted(BaseModel):
+    """The ``detail`` of ``FHIR Bundle Submitted`` (contract section 1): exactly one of ``bundle`` and ``s3``.
+
+    The tenant is never read from here: it is the one that registered the event's (``account``, ``source``).
+    """
+
+    model_config = _DETAIL
+    detail_type: ClassVar[str] = SUBMITTED_DETAIL_TYPE
+    submission_id: Annotated[str, Field(pattern=SUBMISSION_ID_PATTERN)] | None = None
+    bundle: Annotated[dict[str, JsonValue] | None, Field(repr=False)] = None
+    s3: SubmittedS3Object | None = None
+
+    @model_validator(mode="after")
+    def _one_payload(self) -> FhirBundleSubmitted:
+        if (self.bundle is None) == (self.s3 is None):
+            raise ValueError("exactly one of detail.bundle and detail.s3 is required")
+        return self
+
+
+class FhirBundleSubmittedEvent(EventBridgeModel):
+    """The EventBridge envelope of ``FHIR Bundle Submitted`` (any ``source``), as SubmittedEventsQueue receives it.
+
+    ``detail`` stays a plain object here so that a malformed detail still reaches the domain, which quarantines it
+    with an ``IN-FORMAT`` OperationOutcome for the EHR instead of retrying it into a DLQ; the domain validates it
+    with :class:`FhirBundleSubmitted`. ``id`` names S3 keys, so it is held to EventBridge's UUID alphabet.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9\-]{0,63}$")]
+    account: Annotated[str, Field(pattern=r"^[0-9]{12}$")]
+    source: Annotated[str, Field(min_length=1, max_length=256)]
+    detail_type: Literal["FHIR Bundle Submitted"] = Field(alias="detail-type")
+    detail: dict[str, Any] = Field(repr=False)
+
+
+class SubmittedEventRecord(SqsRecordModel):
+    """SubmittedEventsQueue record: the body is a ``FHIR Bundle Submitted`` event an EHR put on the claim bus."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+    body: Json[FhirBundleSubmittedEvent] = Field(repr=False)
 
 
 class ScheduledEvent(EventBridgeModel):

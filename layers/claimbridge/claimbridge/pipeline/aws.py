@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +11,7 @@ from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import ClientError
 
 from claimbridge.events import BusEventDetail, put_events_entry
-from claimbridge.pipeline.ports import ObjectMissing, StorageUnavailable
+from claimbridge.pipeline.ports import ObjectForbidden, ObjectMissing, StorageUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+_NO_BUCKET = {"NoSuchBucket"}
+_FORBIDDEN = {"AccessDenied", "403", "Forbidden", "AllAccessDisabled"}
 PUT_EVENTS_BATCH = 10
 SQS_BATCH = 10
 
@@ -33,41 +35,60 @@ class S3ObjectStore:
     def __init__(self, client: S3Client) -> None:
         self._client = client
 
-    def get(self, bucket: str, key: str) -> bytes:
-        """Read the whole object."""
+    def get(self, bucket: str, key: str, *, expected_owner: str | None = None) -> bytes:
+        """Read the whole object (``ExpectedBucketOwner`` when an owner is expected)."""
+        owner: dict[str, str] = {"ExpectedBucketOwner": expected_owner} if expected_owner else {}
         try:
-            response = self._client.get_object(Bucket=bucket, Key=key)
+            response = self._client.get_object(Bucket=bucket, Key=key, **owner)  # type: ignore[arg-type]
         except ClientError as exc:
-            if _error_code(exc) in _MISSING:
-                raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from exc
-            raise StorageUnavailable(f"get_object failed: {_error_code(exc)}") from exc
+            raise _read_error(exc, "get_object", bucket, key, external=bool(expected_owner)) from exc
         body: bytes = response["Body"].read()
         return body
 
-    def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
+    def put(
+        self, bucket: str, key: str, body: bytes, *, content_type: str, metadata: Mapping[str, str] | None = None
+    ) -> None:
         """Write the object."""
+        extra: dict[str, Any] = {"Metadata": dict(metadata)} if metadata else {}
         try:
-            self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+            self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **extra)
         except ClientError as exc:
             raise StorageUnavailable(f"put_object failed: {_error_code(exc)}") from exc
 
-    def copy(self, source_bucket: str, source_key: str, bucket: str, key: str) -> None:
-        """Server-side copy."""
+    def copy(
+        self,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        *,
+        expected_source_owner: str | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """Server-side copy (``ExpectedSourceBucketOwner`` when an owner is expected)."""
+        extra: dict[str, Any] = {}
+        if expected_source_owner:
+            extra["ExpectedSourceBucketOwner"] = expected_source_owner
+        if content_type is not None or metadata is not None:
+            # REPLACE: the copy carries our content type and metadata, not the sender's (nor its tags).
+            extra |= {"MetadataDirective": "REPLACE", "Metadata": dict(metadata or {}), "TaggingDirective": "REPLACE"}
+            if content_type is not None:
+                extra["ContentType"] = content_type
         try:
-            self._client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": source_key})
+            self._client.copy_object(
+                Bucket=bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": source_key}, **extra
+            )
         except ClientError as exc:
-            if _error_code(exc) in _MISSING:
-                raise ObjectMissing(f"s3://{source_bucket}/{source_key} does not exist") from exc
-            raise StorageUnavailable(f"copy_object failed: {_error_code(exc)}") from exc
+            external = bool(expected_source_owner)
+            raise _read_error(exc, "copy_object", source_bucket, source_key, external=external) from exc
 
     def open(self, bucket: str, key: str) -> Any:
         """The object's streaming body (botocore ``StreamingBody``: ``read(n)`` as the bytes arrive)."""
         try:
             response = self._client.get_object(Bucket=bucket, Key=key)
         except ClientError as exc:
-            if _error_code(exc) in _MISSING:
-                raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from exc
-            raise StorageUnavailable(f"get_object failed: {_error_code(exc)}") from exc
+            raise _read_error(exc, "get_object", bucket, key, external=False) from exc
         return response["Body"]
 
     def upload_file(self, path: Path, bucket: str, key: str) -> None:
@@ -82,9 +103,17 @@ class S3ObjectStore:
         try:
             self._client.download_file(bucket, key, str(path))
         except ClientError as exc:
-            if _error_code(exc) in _MISSING:
-                raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from exc
-            raise StorageUnavailable(f"download_file failed: {_error_code(exc)}") from exc
+            raise _read_error(exc, "download_file", bucket, key, external=False) from exc
+
+
+def _read_error(exc: ClientError, operation: str, bucket: str, key: str, *, external: bool) -> Exception:
+    """The domain error for a failed read. Reads of a sender's bucket also turn refusals into permanent errors."""
+    code = _error_code(exc)
+    if code in _MISSING or (external and code in _NO_BUCKET):
+        return ObjectMissing(f"s3://{bucket}/{key} does not exist")
+    if external and code in _FORBIDDEN:
+        return ObjectForbidden(f"s3://{bucket}/{key}: {operation} refused ({code})")
+    return StorageUnavailable(f"{operation} failed: {code}")
 
 
 class SqsChunkQueue:

@@ -31,12 +31,17 @@ from pydantic import BaseModel, ConfigDict, Field, Json
 
 from claimbridge.claim import ClaimFrequency, ProfessionalClaim
 from claimbridge.errors import FileFormatError, InputError, StateConflict, TenantError
-from claimbridge.events import BusEventDetail, ClaimHeld, ClaimReady, FhirSubmissionRejected
+from claimbridge.events import BusEventDetail, ClaimHeld, ClaimReady
 from claimbridge.fhir import BULK_MANIFEST_NAME, SubmissionIndex, is_ndjson, read_bulk_set, read_submission
 from claimbridge.findings import Finding, Severity
 from claimbridge.intake import AnchorScan, MappedClaim, RejectedSource, iter_intake, line_error_findings
 from claimbridge.mapping import claim_id_for
-from claimbridge.pipeline.outcomes import error_report, operation_outcome, submission_id_for
+from claimbridge.pipeline.outcomes import (
+    RejectedSubmission,
+    operation_outcome,
+    quarantine_submission,
+    submission_id_for,
+)
 from claimbridge.pipeline.ports import ObjectMissing, ObjectStorePort, PipelineDeps
 from claimbridge.state.models import REPLACEABLE_STATES, ClaimState, SourceIndex, StoredClaim, TenantRecord
 
@@ -573,45 +578,21 @@ def _quarantine(
     bucket: str, key: str, *, tenant_id: str, submission_id: str, exc: InputError, deps: PipelineDeps
 ) -> IngestOutcome:
     """Keep the object aside with an error report, tell the EHR (OperationOutcome + event), count it."""
-    owner = tenant_id or "_no-tenant"
-    quarantine_key = f"quarantine/{owner}/{key}"
-    report_key = f"{quarantine_key}.error.json"
-    outcome_key = f"outbound/{owner}/OperationOutcome/{submission_id}.json"
-    finding = Finding(rule_id=exc.in_code, severity=Severity.ERROR, fhir_path=exc.fhir_path, message=exc.message)
-    outcome = operation_outcome(submission_id, [finding])
-    try:
-        deps.objects.copy(bucket, key, deps.archive_bucket, quarantine_key)
-    except ObjectMissing:
-        deps.metrics.count("InputMissing", tenant_id=tenant_id or None)
-    deps.objects.put(
-        deps.archive_bucket,
-        report_key,
-        error_report(
-            submission_id=submission_id,
-            tenant_id=owner,
-            source_bucket=bucket,
-            source_key=key,
-            quarantine_key=quarantine_key,
-            operation_outcome_key=outcome_key,
-            received_at=deps.clock(),
-            outcome=outcome,
-        ),
-        content_type="application/json",
+
+    def keep(quarantine_key: str) -> None:
+        try:
+            deps.objects.copy(bucket, key, deps.archive_bucket, quarantine_key)
+        except ObjectMissing:
+            deps.metrics.count("InputMissing", tenant_id=tenant_id or None)
+
+    rejected = RejectedSubmission(
+        tenant_id=tenant_id,
+        submission_id=submission_id,
+        quarantine_path=key,
+        source={"bucket": bucket, "key": key},
+        keep=keep,
+        source_bucket=bucket,
+        source_key=key,
     )
-    deps.objects.put(deps.archive_bucket, outcome_key, _json_bytes(outcome), content_type="application/fhir+json")
-    deps.events.publish(
-        [
-            FhirSubmissionRejected(
-                tenant_id=owner,
-                submission_id=submission_id,
-                source_bucket=bucket,
-                source_key=key,
-                quarantine_key=quarantine_key,
-                error_report_key=report_key,
-                operation_outcome_key=outcome_key,
-                error_codes=(exc.in_code,),
-            )
-        ]
-    )
-    deps.metrics.count("InputQuarantined", tenant_id=tenant_id or None)
+    quarantine_submission(rejected, exc, deps)
     return IngestOutcome(tenant_id=tenant_id, submission_id=submission_id, quarantined=True, error_codes=(exc.in_code,))

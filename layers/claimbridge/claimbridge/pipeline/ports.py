@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,15 @@ class ObjectMissing(ClaimsError):
     code = "CB-OBJECT-MISSING"
 
 
+class ObjectForbidden(ClaimsError):
+    """A bucket refused the read (S3 ``AccessDenied``): not owned by the expected account, or not shared with us.
+
+    Raised only for reads that name an expected owner (objects an EHR points at); nothing to retry.
+    """
+
+    code = "CB-OBJECT-FORBIDDEN"
+
+
 class StorageUnavailable(ClaimsError):
     """S3 or EventBridge failed or throttled: retry the message."""
 
@@ -32,16 +41,36 @@ class StorageUnavailable(ClaimsError):
 class ObjectStorePort(Protocol):
     """The few S3 operations the pipeline needs."""
 
-    def get(self, bucket: str, key: str) -> bytes:
-        """The object's bytes; ``ObjectMissing`` if it does not exist."""
+    def get(self, bucket: str, key: str, *, expected_owner: str | None = None) -> bytes:
+        """The object's bytes; ``ObjectMissing`` if it does not exist.
+
+        With ``expected_owner`` (an account id) the read is refused with ``ObjectForbidden`` unless that account owns
+        the bucket (S3 ``ExpectedBucketOwner``); a missing bucket is then ``ObjectMissing`` too.
+        """
         ...
 
-    def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
-        """Write an object (server-side encryption is the bucket's default)."""
+    def put(
+        self, bucket: str, key: str, body: bytes, *, content_type: str, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Write an object (server-side encryption is the bucket's default), with optional user metadata."""
         ...
 
-    def copy(self, source_bucket: str, source_key: str, bucket: str, key: str) -> None:
-        """Copy an object as is; ``ObjectMissing`` if the source does not exist."""
+    def copy(
+        self,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        *,
+        expected_source_owner: str | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        """Server-side copy; ``ObjectMissing`` if the source does not exist.
+
+        Without ``content_type``/``metadata`` the object is copied as is. With either, the copy gets exactly those
+        (and no tags of the source). ``expected_source_owner`` works as ``expected_owner`` of :meth:`get`.
+        """
         ...
 
     def open(self, bucket: str, key: str) -> Any:

@@ -285,6 +285,21 @@ class DynamoClaimStore:
             if item.get("enabled")
         ]
 
+    def tenants_for_event_source(self, account: str, source: str) -> list[str]:
+        """Tenants (disabled ones too, so their senders get ``IN-TENANT`` under their own id) registering the sender.
+
+        Reads the current document of every tenant (one query on the ``TENANTS`` index partition): tenants are few,
+        and the documents stay the only place a sender is registered, so nothing can go stale.
+        """
+        return sorted(
+            str(item["tenant_id"])
+            for item in self._query("gsi1pk = :pk", {":pk": "TENANTS"}, index="gsi1")
+            if any(
+                registered.get("account") == account and registered.get("source") == source
+                for registered in (json.loads(item["document"]).get("inbound") or {}).get("event_sources", [])
+            )
+        )
+
     # ------------------------------------------------------------------ claims
     def lookup_source(self, tenant_id: str, source_key: str) -> SourceIndex | None:
         """The claim the source maps to now, if any."""

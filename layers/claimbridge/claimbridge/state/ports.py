@@ -41,6 +41,10 @@ class ClaimStorePort(Protocol):
         """Every tenant whose current document has ``enabled: true``."""
         ...
 
+    def tenants_for_event_source(self, account: str, source: str) -> list[str]:
+        """Ids of every tenant, enabled or not, whose ``inbound.event_sources`` lists (``account``, ``source``)."""
+        ...
+
     # claims
     def lookup_source(self, tenant_id: str, source_key: str) -> SourceIndex | None:
         """Which claim a FHIR source currently maps to, if any."""
