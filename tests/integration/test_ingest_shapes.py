@@ -193,3 +193,66 @@ def test_ingest_older_version_delivered_after_a_newer_one_changes_nothing(
     assert after.revision == before.revision
     assert after.claim is not None
     assert str(after.claim.total_charge) == "190.00"
+
+
+def _withdrawn(status: str) -> bytes:
+    bundle = example()
+    claim = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Claim")
+    claim["status"] = status
+    claim["meta"] = {"versionId": "2"}
+    return json.dumps(bundle).encode()
+
+
+def test_ingest_entered_in_error_before_submission_closes_the_claim_once(
+    infra: Infra, demo_tenant: TenantConfig
+) -> None:
+    # Given a READY claim
+    assert invoke_ingest(put_inbound(infra, f"{TENANT}/v1.json", json.dumps(example()).encode())) == {
+        "batchItemFailures": []
+    }
+    claim_id = claim_id_for(TENANT, "Claim/clm-1")
+
+    # When the EHR sends the same Claim as entered-in-error, twice
+    withdrawal = put_inbound(infra, f"{TENANT}/v2.json", _withdrawn("entered-in-error"))
+    assert invoke_ingest(withdrawal, withdrawal) == {"batchItemFailures": []}
+
+    # Then the claim is CLOSED, once, with the reason in its history (it will never be submitted)
+    stored = infra.store.get_claim(TENANT, claim_id)
+    assert stored is not None
+    assert stored.state == ClaimState.CLOSED
+    history = infra.store.history(TENANT, claim_id)
+    closing = [h for h in history if h.to_state == ClaimState.CLOSED]
+    assert len(closing) == 1
+    assert "entered-in-error" in closing[0].reason
+
+
+def test_ingest_cancelled_after_submission_is_held_in_version_asking_for_a_void(
+    infra: Infra, demo_tenant: TenantConfig
+) -> None:
+    # Given a claim that was already submitted
+    assert invoke_ingest(put_inbound(infra, f"{TENANT}/v1.json", json.dumps(example()).encode())) == {
+        "batchItemFailures": []
+    }
+    claim_id = claim_id_for(TENANT, "Claim/clm-1")
+    ready = infra.store.get_claim(TENANT, claim_id)
+    assert ready is not None
+    infra.store.transition(ready, ClaimState.SUBMITTED, reason="test: sent", actor="test")
+
+    # When the EHR cancels it without naming a prior claim (no void)
+    assert invoke_ingest(put_inbound(infra, f"{TENANT}/v2.json", _withdrawn("cancelled"))) == {"batchItemFailures": []}
+
+    # Then the original stays SUBMITTED and a HELD record linked to it says IN-VERSION: send a void
+    original = infra.store.get_claim(TENANT, claim_id)
+    assert original is not None
+    assert original.state == ClaimState.SUBMITTED
+    source = infra.store.lookup_source(TENANT, "Claim/clm-1")
+    assert source is not None
+    assert source.claim_id != claim_id
+    held = infra.store.get_claim(TENANT, source.claim_id)
+    assert held is not None
+    assert held.state == ClaimState.HELD
+    assert held.related_claim_id == claim_id
+    (finding,) = held.findings
+    assert finding.rule_id == "IN-VERSION"
+    assert finding.fhir_path.endswith("(Claim/clm-1).status")
+    assert "void" in finding.fix

@@ -47,7 +47,15 @@ def test_cli_convert_writes_one_interchange_per_payer_and_exits_0(
     interchanges = sorted(p.name for p in out.glob("*.x12"))
     assert len(interchanges) == 2
     assert any("-COMM-A-" in n for n in interchanges) and any("-MCR-" in n for n in interchanges)
-    assert findings["summary"] == {"ready": 3, "held": 0, "rejected": 0, "skipped": 0, "unreadable_files": 0}
+    assert findings["summary"] == {
+        "ready": 3,
+        "held": 0,
+        "rejected": 0,
+        "skipped": 0,
+        "withdrawn": 0,
+        "lines_rejected": 0,
+        "unreadable_files": 0,
+    }
     assert findings["as_of"] == "2026-03-10"
     mcr = next(out.glob("*-MCR-*.x12")).read_text()
     assert mcr.startswith("ISA*") and mcr.count("CLM*") == 2 and "005010X222A1" in mcr

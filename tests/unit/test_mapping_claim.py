@@ -690,8 +690,6 @@ def test_mapping_related_prior_claim_sets_frequency(status: str, frequency: str)
     [
         lambda c: c.update(use="preauthorization"),
         lambda c: c.update(status="draft"),
-        lambda c: c.update(status="cancelled"),
-        lambda c: c.update(status="entered-in-error"),
         lambda c: c.update(type=coding("http://terminology.hl7.org/CodeSystem/claim-type", "institutional")),
     ],
 )
@@ -701,6 +699,20 @@ def test_intake_skips_and_counts_claims_that_are_not_professional_billing(change
     result = run_intake(bundle)
     # (the Claim, and its Encounter: finished but without a Procedure or ChargeItem to bill on its own)
     assert (len(result.claims), len(result.rejected), result.skipped) == (0, 0, 2)
+
+
+@pytest.mark.parametrize("status", ["cancelled", "entered-in-error"])
+def test_intake_claim_cancelled_without_prior_or_entered_in_error_is_a_withdrawal(status: str) -> None:
+    # Given the example claim withdrawn by the EHR (no Claim.related prior: not a void)
+    bundle = example()
+    claim(bundle).update(status=status, meta={"versionId": "2"})
+    # When it is taken in
+    result = run_intake(bundle)
+    # Then no claim is mapped; the withdrawal names the source, its version and status (the Encounter is skipped)
+    assert (len(result.claims), len(result.rejected), result.skipped) == (0, 0, 1)
+    (withdrawal,) = result.withdrawn
+    assert (withdrawal.source_key, withdrawal.version, withdrawal.status) == ("Claim/clm-1", "2", status)
+    assert withdrawal.fhir_path.endswith("(Claim/clm-1)")
 
 
 def test_mapping_invalid_r4_in_a_reached_resource_rejects_with_in_format() -> None:
@@ -807,3 +819,16 @@ def test_mapping_supervisor_and_referring_come_from_care_team_and_referral() -> 
     assert built.supervising is not None and built.supervising.npi == "1987654328"
     assert built.referring is not None and built.referring.npi == "1000000004"
     assert built.rendering is not None and built.rendering.npi == "1111111112"
+
+
+def test_intake_malformed_taxonomy_is_in_code_at_the_qualification_not_a_crash() -> None:
+    # Given a rendering clinician whose careTeam qualification is not a NUCC taxonomy code
+    bundle = example()
+    claim(bundle)["careTeam"][0]["qualification"]["coding"][0]["code"] = "BAD"
+    # When it is taken in
+    result = run_intake(bundle)
+    # Then the claim is rejected with IN-CODE naming careTeam[0].qualification (never an exception)
+    (rejected,) = result.rejected
+    (error,) = [f for f in rejected.findings if f.severity == "error"]
+    assert error.rule_id == "IN-CODE"
+    assert error.fhir_path.endswith("(Claim/clm-1).careTeam[0].qualification")

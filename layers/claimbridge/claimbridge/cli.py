@@ -21,8 +21,9 @@ from typing import Any, cast
 from claimbridge import __version__
 from claimbridge.claim import ProfessionalClaim
 from claimbridge.errors import ClaimsError, InputError
+from claimbridge.fhir import BULK_MANIFEST_NAME, SubmissionIndex, read_bulk_set, read_submission
 from claimbridge.findings import Finding, Severity
-from claimbridge.intake import intake_bundle
+from claimbridge.intake import intake_submission
 from claimbridge.local.file_counter import default_state_dir, next_interchange_control
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, TenantConfigError, load_tenant_config
 from claimbridge.x12 import writer
@@ -68,6 +69,7 @@ class _Run:
     outcomes: list[_Outcome] = field(default_factory=list)
     interchanges: list[dict[str, Any]] = field(default_factory=list)
     unreadable: int = 0
+    lines_rejected: int = 0
 
 
 def _out(line: str) -> None:
@@ -89,8 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="claimbridge", description="FHIR R4 to X12 5010 837P, offline.")
     parser.add_argument("--version", action="version", version=f"claimbridge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    convert = commands.add_parser("convert", help="convert FHIR Bundles to 837P interchanges and findings.json")
-    convert.add_argument("files", nargs="+", type=Path, metavar="FILE", help="FHIR R4 Bundle (.json or .json.gz)")
+    convert = commands.add_parser("convert", help="convert FHIR submissions to 837P interchanges and findings.json")
+    convert.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="a FHIR R4 Bundle (.json/.json.gz), an NDJSON file (.ndjson/.ndjson.gz), or a folder with a bulk manifest",
+    )
     convert.add_argument("--tenant", type=Path, help="tenant configuration JSON (default: the demo tenant)")
     convert.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: ./out)")
     convert.add_argument("--as-of", type=_parse_date, help="the date taken as today (YYYY-MM-DD)")
@@ -150,10 +158,21 @@ def convert(
     return _exit_status(run)
 
 
+def _read_submission(path: Path) -> SubmissionIndex:
+    """A file (Bundle, or NDJSON by its name) streamed from disk, or a folder holding a bulk export's manifest."""
+    if path.is_dir():
+        manifest = path / BULK_MANIFEST_NAME
+        return read_bulk_set(
+            manifest.read_bytes(), file_name=str(manifest), open_file=lambda relative: (path / relative).open("rb")
+        )
+    with path.open("rb") as stream:
+        return read_submission(stream, file_name=str(path))
+
+
 def _intake_file(run: _Run, path: Path) -> None:
     name = str(path)
     try:
-        raw = path.read_bytes()
+        index = _read_submission(path)
     except OSError as exc:
         _err(f"{name}: cannot be read ({exc.strerror or type(exc).__name__})")
         run.unreadable += 1
@@ -161,8 +180,6 @@ def _intake_file(run: _Run, path: Path) -> None:
             {"file": name, "status": "unreadable", "error": {"rule_id": "IN-FORMAT", "message": "cannot be read"}}
         )
         return
-    try:
-        result = intake_bundle(raw, file_name=name, tenant=run.tenant)
     except InputError as exc:
         where = exc.fhir_path if exc.fhir_path.startswith(name) else f"{name}: {exc.fhir_path}"
         _err(f"{where}: {exc.in_code} {exc.message}")
@@ -175,6 +192,14 @@ def _intake_file(run: _Run, path: Path) -> None:
             }
         )
         return
+    with index:
+        result = intake_submission(index, tenant=run.tenant)
+        lines_rejected = index.line_error_count
+    for finding in result.line_errors:
+        _err(f"{finding.fhir_path}: {finding.rule_id} {finding.message}")
+    run.lines_rejected += lines_rejected
+    for withdrawal in result.withdrawn:
+        run.outcomes = [o for o in run.outcomes if o.source_key != withdrawal.source_key]
     duplicates = 0
     for mapped in result.claims:
         held = any(finding.severity == Severity.ERROR for finding in mapped.findings)
@@ -207,12 +232,16 @@ def _intake_file(run: _Run, path: Path) -> None:
             "claims": len(result.claims),
             "rejected": len(result.rejected),
             "skipped": result.skipped,
+            "withdrawn": len(result.withdrawn),
             "duplicates": duplicates,
+            "line_errors": [finding.model_dump(mode="json", exclude_defaults=True) for finding in result.line_errors],
         }
     )
     _out(
         f"{name}: {len(result.claims)} claim(s) mapped, {len(result.rejected)} rejected, {result.skipped} skipped"
+        + (f", {len(result.withdrawn)} withdrawn" if result.withdrawn else "")
         + (f", {duplicates} duplicate(s)" if duplicates else "")
+        + (f", {lines_rejected} line(s) not FHIR resources" if lines_rejected else "")
     )
 
 
@@ -294,6 +323,8 @@ def _write_findings(run: _Run, out_dir: Path) -> None:
             "held": counts[HELD],
             "rejected": counts[REJECTED],
             "skipped": sum(int(f.get("skipped", 0)) for f in run.files),
+            "withdrawn": sum(int(f.get("withdrawn", 0)) for f in run.files),
+            "lines_rejected": run.lines_rejected,
             "unreadable_files": run.unreadable,
         },
         "files": run.files,
@@ -308,6 +339,6 @@ def _write_findings(run: _Run, out_dir: Path) -> None:
 def _exit_status(run: _Run) -> int:
     if run.unreadable:
         return EXIT_UNREADABLE
-    if any(outcome.outcome != READY for outcome in run.outcomes):
+    if run.lines_rejected or any(outcome.outcome != READY for outcome in run.outcomes):
         return EXIT_HELD
     return EXIT_OK

@@ -14,10 +14,21 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from claimbridge.claim import ProfessionalClaim
-from claimbridge.fhir import Resolver, SubmissionIndex, read_submission
+from claimbridge.fhir import Located, Resolver, SubmissionIndex, read_submission
 from claimbridge.findings import Finding, Severity
-from claimbridge.mapping import ValidationCache, is_billable_claim, is_encounter_anchor, map_claim, map_encounter
+from claimbridge.mapping import (
+    ValidationCache,
+    is_billable_claim,
+    is_encounter_anchor,
+    is_withdrawal,
+    map_claim,
+    map_encounter,
+    source_key_of,
+    source_stamp,
+    source_version,
+)
 from claimbridge.mapping.encounter_mapper import billed_by_claim
+from claimbridge.mapping.scope import ClaimScope
 from claimbridge.tenants import TenantConfig
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -47,6 +58,21 @@ class RejectedSource(BaseModel):
     stamp: str | None = None
 
 
+class Withdrawal(BaseModel):
+    """A Claim version that withdraws the claim (``entered-in-error``, or ``cancelled`` without a prior claim):
+    before submission the stored claim is closed; after it, a void is needed (``IN-VERSION``)."""
+
+    model_config = _FROZEN
+    source_key: str
+    version: str
+    status: str
+    fhir_path: str
+    stamp: str | None = None
+
+
+IntakeOutcome = MappedClaim | RejectedSource | Withdrawal
+
+
 class IntakeResult(BaseModel):
     """What one submission (or one chunk of its anchors) produced."""
 
@@ -55,6 +81,7 @@ class IntakeResult(BaseModel):
     rejected: tuple[RejectedSource, ...] = ()
     skipped: int = 0
     line_errors: tuple[Finding, ...] = ()
+    withdrawn: tuple[Withdrawal, ...] = ()
 
 
 class AnchorScan:
@@ -75,7 +102,7 @@ class AnchorScan:
         for row in self.index.rows_of_type("Claim", "Encounter"):
             located = self.index.located(row)
             if located.resource_type == "Claim":
-                billable = is_billable_claim(located.resource)
+                billable = is_billable_claim(located.resource) or is_withdrawal(located.resource)
             elif billed_by_claim(located, resolver):
                 continue
             else:
@@ -112,15 +139,16 @@ def line_error_findings(index: SubmissionIndex) -> tuple[Finding, ...]:
     return tuple(findings)
 
 
-def iter_intake(
-    index: SubmissionIndex, *, tenant: TenantConfig, rows: Iterable[int]
-) -> Iterator[MappedClaim | RejectedSource]:
+def iter_intake(index: SubmissionIndex, *, tenant: TenantConfig, rows: Iterable[int]) -> Iterator[IntakeOutcome]:
     """Map each anchor row on its own, yielding as it goes: a bad one never blocks the rest, and a caller that
     stores each result at once keeps memory flat whatever the submission's size."""
     resolver = Resolver(index)
     validation = ValidationCache()
     for row in rows:
         anchor = index.located(row)
+        if is_withdrawal(anchor.resource):
+            yield _withdrawal(anchor, resolver, tenant, validation)
+            continue
         if anchor.resource_type == "Encounter":
             result = map_encounter(anchor, resolver=resolver, tenant=tenant, validation=validation)
         else:
@@ -133,6 +161,17 @@ def iter_intake(
             )
 
 
+def _withdrawal(anchor: Located, resolver: Resolver, tenant: TenantConfig, validation: ValidationCache) -> Withdrawal:
+    scope = ClaimScope(anchor=anchor, resolver=resolver, tenant=tenant, validation=validation)
+    return Withdrawal(
+        source_key=source_key_of(anchor),
+        version=source_version(scope),
+        status=str(anchor.resource.get("status")),
+        fhir_path=anchor.path,
+        stamp=source_stamp(scope),
+    )
+
+
 def intake_submission(
     index: SubmissionIndex, *, tenant: TenantConfig, rows: Sequence[int] | None = None
 ) -> IntakeResult:
@@ -140,13 +179,20 @@ def intake_submission(
     scan = AnchorScan(index, tenant)
     claims: list[MappedClaim] = []
     rejected: list[RejectedSource] = []
+    withdrawn: list[Withdrawal] = []
     for outcome in iter_intake(index, tenant=tenant, rows=scan if rows is None else rows):
         if isinstance(outcome, MappedClaim):
             claims.append(outcome)
+        elif isinstance(outcome, Withdrawal):
+            withdrawn.append(outcome)
         else:
             rejected.append(outcome)
     return IntakeResult(
-        claims=tuple(claims), rejected=tuple(rejected), skipped=scan.skipped, line_errors=line_error_findings(index)
+        claims=tuple(claims),
+        rejected=tuple(rejected),
+        skipped=scan.skipped,
+        line_errors=line_error_findings(index),
+        withdrawn=tuple(withdrawn),
     )
 
 

@@ -31,7 +31,7 @@ from claimbridge.claim import (
     Subscriber,
 )
 from claimbridge.fhir import JsonObject, Located, Resolver, UnresolvedReference, identifier_pairs
-from claimbridge.findings import Finding, Severity
+from claimbridge.findings import Finding
 from claimbridge.mapping.cob import OtherCoverage, map_other_payers, other_coverages
 from claimbridge.mapping.codes import (
     C4BB_CARE_TEAM_ROLE_SYSTEM,
@@ -50,7 +50,7 @@ from claimbridge.mapping.codes import (
 from claimbridge.mapping.ids import claim_id_for
 from claimbridge.mapping.lines import map_lines
 from claimbridge.mapping.parties import birth_date, clinician, first_address, gender, npi_of, person_name
-from claimbridge.mapping.scope import ClaimScope, MappingProblem, ValidationCache, problem
+from claimbridge.mapping.scope import ClaimScope, MappingProblem, ValidationCache, invalid_value_findings, problem
 from claimbridge.mapping.values import first_code, has_code, instant, items, obj, text
 from claimbridge.tenants import TenantConfig, TenantPayer
 
@@ -78,6 +78,17 @@ def is_billable_claim(resource: JsonObject) -> bool:
         return False
     status = resource.get("status")
     return status == "active" or (status == "cancelled" and _prior_claim(resource) is not None)
+
+
+def is_withdrawal(resource: JsonObject) -> bool:
+    """A professional Claim that withdraws its earlier versions: ``entered-in-error``, or ``cancelled`` with no
+    prior claim (a cancelled claim naming a prior one is a void, frequency 8: a claim of its own)."""
+    if resource.get("resourceType") != "Claim" or resource.get("use") != "claim":
+        return False
+    if not has_code(resource.get("type"), CLAIM_TYPE_SYSTEM, "professional"):
+        return False
+    status = resource.get("status")
+    return status == "entered-in-error" or (status == "cancelled" and _prior_claim(resource) is None)
 
 
 def source_key_of(anchor: Located) -> str:
@@ -160,6 +171,9 @@ def map_claim(
         except MappingProblem as exc:
             errors.append(exc.finding)
             return None
+        except ValidationError as exc:  # a mapped value that does not fit a claim field: a finding, never a crash
+            errors.extend(invalid_value_findings(exc, anchor.path))
+            return None
 
     valid = attempt(lambda: scope.touch(anchor)) is not None
     claim: ProfessionalClaim | None = None
@@ -229,16 +243,7 @@ def _build(
             other_payers=map_other_payers(scope, others, lines),
         )
     except ValidationError as exc:
-        for err in exc.errors(include_input=False, include_url=False):
-            location = ".".join(str(part) for part in err["loc"])
-            errors.append(
-                Finding(
-                    rule_id="IN-CODE",
-                    severity=Severity.ERROR,
-                    fhir_path=anchor.path,
-                    message=f"mapped value does not fit the claim field {location} ({err['type']})",
-                )
-            )
+        errors.extend(invalid_value_findings(exc, anchor.path))
         return None
 
 

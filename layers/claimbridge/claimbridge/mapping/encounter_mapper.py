@@ -28,7 +28,7 @@ from claimbridge.claim import (
     TelehealthFacts,
 )
 from claimbridge.fhir import Located, Resolver
-from claimbridge.findings import Finding, Severity
+from claimbridge.findings import Finding
 from claimbridge.mapping.claim_mapper import (
     MappingResult,
     _pay_to,
@@ -57,7 +57,7 @@ from claimbridge.mapping.lines import (
     telehealth_facts,
 )
 from claimbridge.mapping.parties import clinician
-from claimbridge.mapping.scope import ClaimScope, MappingProblem, ValidationCache, problem
+from claimbridge.mapping.scope import ClaimScope, MappingProblem, ValidationCache, invalid_value_findings, problem
 from claimbridge.mapping.values import first_code, full_date, has_code, items, number, obj, whole_minutes
 from claimbridge.tenants import TenantConfig
 from claimbridge.tenants.models import CrosswalkRow, PayerProfile
@@ -140,6 +140,9 @@ def map_encounter(
             return part()
         except MappingProblem as exc:
             errors.append(exc.finding)
+            return None
+        except ValidationError as exc:  # a mapped value that does not fit a claim field: a finding, never a crash
+            errors.extend(invalid_value_findings(exc, anchor.path))
             return None
 
     claim: ProfessionalClaim | None = None
@@ -232,16 +235,7 @@ def _build(
             lines=lines,
         )
     except ValidationError as exc:
-        for err in exc.errors(include_input=False, include_url=False):
-            location = ".".join(str(part) for part in err["loc"])
-            errors.append(
-                Finding(
-                    rule_id="IN-CODE",
-                    severity=Severity.ERROR,
-                    fhir_path=anchor.path,
-                    message=f"mapped value does not fit the claim field {location} ({err['type']})",
-                )
-            )
+        errors.extend(invalid_value_findings(exc, anchor.path))
         return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from claimbridge.claim import Address, Clinician, Gender, PersonName
@@ -12,6 +13,7 @@ from claimbridge.mapping.values import first_code, full_date, items, obj, text
 from claimbridge.tenants.models import RosterProvider
 from claimbridge.validators import npi_is_valid
 
+_TAXONOMY = re.compile(r"^[0-9]{3}[0-9A-Z]{6}X$")
 _GENDERS = {"male": Gender.MALE, "female": Gender.FEMALE}
 _NAME_PREFERENCE = ("official", "usual", None)
 
@@ -124,6 +126,14 @@ def clinician(
     """
     path = source.at(element)
     taxonomy = first_code(qualification, [NUCC_SYSTEM])
+    if taxonomy is not None and not _TAXONOMY.match(taxonomy):
+        raise problem(
+            "IN-CODE",
+            path.rsplit(".", 1)[0] + ".qualification",
+            "NUCC taxonomy code is malformed (10 characters, ending in X)",
+            x12_location="PRV03",
+            fix="send the clinician's NUCC provider taxonomy code",
+        )
     referenced_npi = npi_in_reference(reference)
     if referenced_npi is not None and scope.tenant.roster_provider(referenced_npi) is not None:
         try:

@@ -10,6 +10,8 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from pydantic import ValidationError
+
 from claimbridge.fhir import Located, Resolver, UnresolvedReference, validation_problems
 from claimbridge.findings import Finding, Severity
 from claimbridge.tenants import TenantConfig
@@ -33,6 +35,19 @@ def error_finding(rule_id: str, fhir_path: str, message: str, *, x12_location: s
         message=message,
         fix=fix,
     )
+
+
+def invalid_value_findings(exc: ValidationError, fhir_path: str) -> list[Finding]:
+    """IN-CODE findings for mapped values a claim model refused (the field, never the value)."""
+    return [
+        error_finding(
+            "IN-CODE",
+            fhir_path,
+            f"mapped value does not fit the claim field {'.'.join(str(part) for part in err['loc'])} ({err['type']})",
+            fix="correct the element so its value has the format the 837P needs",
+        )
+        for err in exc.errors(include_input=False, include_url=False)
+    ]
 
 
 def problem(rule_id: str, fhir_path: str, message: str, *, x12_location: str = "", fix: str = "") -> MappingProblem:

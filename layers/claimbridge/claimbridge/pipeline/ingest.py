@@ -34,7 +34,7 @@ from claimbridge.errors import FileFormatError, InputError, StateConflict, Tenan
 from claimbridge.events import BusEventDetail, ClaimHeld, ClaimReady
 from claimbridge.fhir import BULK_MANIFEST_NAME, SubmissionIndex, is_ndjson, read_bulk_set, read_submission
 from claimbridge.findings import Finding, Severity
-from claimbridge.intake import AnchorScan, MappedClaim, RejectedSource, iter_intake, line_error_findings
+from claimbridge.intake import AnchorScan, IntakeOutcome, MappedClaim, Withdrawal, iter_intake, line_error_findings
 from claimbridge.mapping import claim_id_for
 from claimbridge.pipeline.outcomes import (
     RejectedSubmission,
@@ -63,6 +63,7 @@ class IngestOutcome(BaseModel):
     resumed: int = 0
     reannounced: int = 0
     stale: int = 0
+    withdrawn: int = 0
     skipped: int = 0
     reported_without_id: int = 0
     lines_rejected: int = 0
@@ -333,15 +334,19 @@ class _Ingest:
             "held": 0,
             "duplicates": 0,
             "stale": 0,
+            "withdrawn": 0,
+            "withdrawn_unknown": 0,
             "resumed": 0,
             "reannounced": 0,
         }
 
-    def store_all(self, outcomes: Iterable[MappedClaim | RejectedSource]) -> list[Finding]:
+    def store_all(self, outcomes: Iterable[IntakeOutcome]) -> list[Finding]:
         """Store every intake outcome as it comes; returns findings of sources without an id (reported, not stored)."""
         reported: list[Finding] = []
         for outcome in outcomes:
-            if isinstance(outcome, MappedClaim):
+            if isinstance(outcome, Withdrawal):
+                self.withdraw(outcome)
+            elif isinstance(outcome, MappedClaim):
                 self.store_mapped(outcome.claim, outcome.findings, stamp=outcome.stamp)
             elif _SOURCE_KEY.match(outcome.source_key):
                 self.store_rejected(outcome.source_key, outcome.version, outcome.findings, stamp=outcome.stamp)
@@ -360,6 +365,7 @@ class _Ingest:
         metrics.count("ClaimsHeld", counts["held"], tenant_id=tenant_id)
         metrics.count("ClaimsDuplicate", counts["duplicates"], tenant_id=tenant_id)
         metrics.count("ClaimsStale", counts["stale"], tenant_id=tenant_id)
+        metrics.count("ClaimsWithdrawn", counts["withdrawn"], tenant_id=tenant_id)
         metrics.count("ClaimsReannounced", counts["reannounced"], tenant_id=tenant_id)
         metrics.count("SourcesRejectedWithoutId", reported, tenant_id=tenant_id)
         return IngestOutcome(
@@ -369,6 +375,7 @@ class _Ingest:
             held=counts["held"],
             duplicates=counts["duplicates"],
             stale=counts["stale"],
+            withdrawn=counts["withdrawn"] + counts["withdrawn_unknown"],
             resumed=counts["resumed"],
             reannounced=counts["reannounced"],
             skipped=skipped,
@@ -384,6 +391,47 @@ class _Ingest:
             self.deps.store.mark_announced(claim)
         self.events = []
         self.to_mark = []
+
+    def withdraw(self, withdrawal: Withdrawal) -> None:
+        """``entered-in-error`` / ``cancelled`` without a prior claim (contract sections 2 and 8).
+
+        Not stored: nothing to do (counted). HELD/READY and not part of a submission: closed, with the reason in the
+        audit history. Already sent: the payer has it, so a void is needed: a held ``IN-VERSION`` record says so.
+        """
+        store = self.deps.store
+        existing = store.lookup_source(self.tenant_id, withdrawal.source_key)
+        if existing is None:
+            self.counts["withdrawn_unknown"] += 1
+            return
+        if existing.version == withdrawal.version or is_stale(withdrawal.stamp, existing.stamp):
+            self.counts["duplicates" if existing.version == withdrawal.version else "stale"] += 1
+            return
+        current = store.get_claim(self.tenant_id, existing.claim_id)
+        if current is None or current.state == ClaimState.CLOSED:
+            self.counts["duplicates"] += 1
+            return
+        reason = f"withdrawn by {withdrawal.source_key} version {withdrawal.version} (status {withdrawal.status})"
+        if current.state in REPLACEABLE_STATES and current.pending_submission_id is None:
+            if current.state == ClaimState.RECEIVED:
+                current = store.transition(current, ClaimState.HELD, reason=reason, actor=self.deps.actor)
+            store.transition(current, ClaimState.CLOSED, reason=reason, actor=self.deps.actor)
+            self.counts["withdrawn"] += 1
+            return
+        finding = Finding(
+            rule_id="IN-VERSION",
+            severity=Severity.ERROR,
+            fhir_path=f"{withdrawal.fhir_path}.status",
+            message=f"{withdrawal.status} after submission (claim {current.claim_id} is {current.state.value})",
+            fix="send a void: the Claim with status cancelled and Claim.related (relationship prior)",
+        )
+        self._store(
+            source_key=withdrawal.source_key,
+            version=withdrawal.version,
+            stamp=withdrawal.stamp,
+            claim=None,
+            findings=(finding,),
+            fhir_path=withdrawal.fhir_path,
+        )
 
     def store_mapped(self, claim: ProfessionalClaim, findings: Sequence[Finding], *, stamp: str | None = None) -> None:
         """One mapped claim through the version table, then classified."""
@@ -504,7 +552,7 @@ class _Ingest:
         # Already sent: the new version is a new claim linked to the original (contract section 8).
         claim_id = derive_claim_id(self.tenant_id, source_key, version)
         corrective = claim is not None and claim.frequency in (ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID)
-        if not corrective:
+        if not corrective and not any(f.rule_id == "IN-VERSION" for f in findings):
             findings = (
                 *findings,
                 Finding(
