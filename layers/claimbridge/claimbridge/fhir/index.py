@@ -85,8 +85,15 @@ def dump_json(resource: JsonObject) -> str:
 
 
 def load_json(text: str | bytes) -> Any:
-    """The inverse of ``dump_json`` (and of any FHIR JSON): decimals as ``Decimal``."""
-    return json.loads(text, parse_float=Decimal)
+    """The inverse of ``dump_json`` (and of any FHIR JSON): decimals as ``Decimal``.
+
+    ``NaN`` and ``Infinity`` are not JSON (the streaming Bundle reader refuses them too): ``ValueError``.
+    """
+    return json.loads(text, parse_float=Decimal, parse_constant=_not_json)
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def reference_targets(resource: JsonObject, element: str) -> Iterator[str]:

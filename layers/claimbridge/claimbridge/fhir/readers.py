@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -249,7 +248,7 @@ def _ndjson_line(index: SubmissionIndex, file_name: str, number: int, line: byte
     try:
         text = line.decode("utf-8")
         resource = load_json(text)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, NaN/Infinity, nested too deep
         _line_error(index, LineError(where, "line is not valid JSON"))
         return
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
@@ -278,7 +277,7 @@ def parse_manifest(raw: bytes, *, file_name: str) -> list[ManifestOutput]:
     """The NDJSON files a manifest lists, as names relative to its folder (``FileFormatError`` when malformed)."""
     try:
         document = load_json(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):
         raise FileFormatError(file_name, "manifest is not valid JSON") from None
     outputs = document.get("output") if isinstance(document, dict) else None
     if not isinstance(document, dict) or not isinstance(outputs, list) or "transactionTime" not in document:
