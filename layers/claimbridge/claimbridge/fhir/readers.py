@@ -35,7 +35,11 @@ BULK_MANIFEST_NAME = "manifest.json"
 
 
 class _RawReader(io.RawIOBase):
-    """Any object with ``read(n)`` (a botocore StreamingBody) as a raw stream ``io.BufferedReader`` can wrap."""
+    """Any object with ``read(n)`` (a botocore StreamingBody) as a raw stream ``io.BufferedReader`` can wrap.
+
+    ``readinto`` fills the buffer unless the source ends: a network body may return short reads, and
+    ``BufferedReader.peek`` (the gzip check) makes one raw read only.
+    """
 
     def __init__(self, source: Any) -> None:
         self._source = source
@@ -44,9 +48,15 @@ class _RawReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._source.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            data = self._source.read(len(view) - filled)
+            if not data:
+                break
+            view[filled : filled + len(data)] = data
+            filled += len(data)
+        return filled
 
 
 def binary_stream(source: Any) -> io.BufferedReader:
