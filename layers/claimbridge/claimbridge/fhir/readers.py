@@ -92,7 +92,11 @@ def read_submission(source: Any, *, file_name: str, index: SubmissionIndex | Non
     if is_ndjson(file_name):
         index = index or SubmissionIndex(file_name)
         index.kind = "ndjson"
-        read_ndjson(source, index=index, file_name=file_name)
+        try:
+            read_ndjson(source, index=index, file_name=file_name)
+        except FileFormatError:
+            index.close()  # as read_bundle does: no half-read index (or temporary file) is left behind
+            raise
         return index.finish()
     return read_bundle(source, file_name=file_name, index=index)
 
@@ -327,7 +331,12 @@ def read_bulk_set(
                 raise FileFormatError(
                     f"{file_name}:output[{position}].url", "a file the manifest lists is missing"
                 ) from None
-            read_ndjson(stream, index=index, file_name=output.name)
+            try:
+                read_ndjson(stream, index=index, file_name=output.name)
+            finally:
+                close = getattr(stream, "close", None)
+                if callable(close):  # a set may list hundreds of files: one open at a time
+                    close()
     except FileFormatError:
         index.close()
         raise
