@@ -31,6 +31,7 @@ from claimbridge.fhir.validation import validation_problems
 
 _GZIP_MAGIC = b"\x1f\x8b"
 MAX_LINE_ERRORS = 1000
+MAX_NESTING = 128  # JSON containers open at once in a Bundle (FHIR needs a few dozen at most)
 BULK_MANIFEST_NAME = "manifest.json"
 
 
@@ -108,7 +109,12 @@ def load_bundle(raw: bytes, *, file_name: str) -> SubmissionIndex:
 
 # Bundles --------------------------------------------------------------------------------------------------------
 class _BundleReader:
-    """Consumes ijson events of one Bundle: top-level elements into ``shell``, each entry into the index."""
+    """Consumes ijson events of one Bundle: top-level elements into ``shell``, each entry into the index.
+
+    Fed by ``ijson.basic_parse`` (no prefixes: ijson builds a prefix string per event, quadratic in the nesting
+    depth, so a small file of ``[[[[...`` exhausted memory); the reader tracks the depth itself and refuses JSON
+    nested deeper than ``MAX_NESTING``, which no FHIR resource needs and the recursive steps after it cannot take.
+    """
 
     def __init__(self, index: SubmissionIndex, file_name: str) -> None:
         self.index = index
@@ -117,56 +123,60 @@ class _BundleReader:
         self.entry_count = 0
         self._key: str | None = None
         self._value: ObjectBuilder | None = None
-        self._depth = 0
+        self._depth = 0  # containers open after the current event; 1 = inside the Bundle object
 
-    def feed(self, prefix: str, event: str, value: Any) -> None:
-        if prefix == "" and event in ("start_map", "end_map"):
+    def feed(self, event: str, value: Any) -> None:
+        depth = self._depth  # before this event
+        if event in ("start_map", "start_array"):
+            self._depth += 1
+            if self._depth > MAX_NESTING:
+                raise FileFormatError(self.file_name, f"JSON is nested deeper than {MAX_NESTING} levels")
+        elif event in ("end_map", "end_array"):
+            self._depth -= 1
+        if depth == 0:
+            if event != "start_map":
+                raise FileFormatError(self.file_name, "expected a FHIR Bundle, found not a FHIR resource")
             return
-        if prefix == "" and event == "map_key":
+        if depth == 1 and event == "end_map":
+            return
+        if depth == 1 and event == "map_key":
             self._key = str(value)
             self._value = None
             return
-        if prefix == "":
-            raise FileFormatError(self.file_name, "expected a FHIR Bundle, found not a FHIR resource")
         if self._key == "entry":
-            self._entry_event(prefix, event, value)
+            self._entry_event(depth, event, value)
             return
         self._top_level_event(event, value)
 
     def _top_level_event(self, event: str, value: Any) -> None:
         if self._value is None:
             self._value = ObjectBuilder()
-            self._depth = 0
         self._value.event(event, value)
-        if event in ("start_map", "start_array"):
-            self._depth += 1
-        elif event in ("end_map", "end_array"):
-            self._depth -= 1
-        if self._depth == 0 and self._key is not None:
+        if self._depth == 1 and self._key is not None:  # the element's value is complete
             self.shell[self._key] = self._value.value
             if self._key == "resourceType" and value != "Bundle":
                 kind = value if isinstance(value, str) else None
                 found = f"a {kind} resource" if kind else "not a FHIR resource"
                 raise FileFormatError(self.file_name, f"expected a FHIR Bundle, found {found}")
 
-    def _entry_event(self, prefix: str, event: str, value: Any) -> None:
-        if prefix == "entry":
-            if event not in ("start_array", "end_array"):
+    def _entry_event(self, depth: int, event: str, value: Any) -> None:
+        if depth == 1:  # the value of Bundle.entry itself
+            if event != "start_array":
                 raise FileFormatError(f"{self.file_name}:Bundle.entry", "Bundle.entry must be a list")
             return
-        if prefix == "entry.item" and event == "start_map":
+        if depth == 2:  # an item of the list, or its end
+            if event == "end_array":
+                return
+            if event != "start_map":
+                where = f"{self.file_name}:Bundle.entry[{self.entry_count}]"
+                raise FileFormatError(where, "Bundle envelope is not valid FHIR R4 (entry is not an object)")
             self._value = ObjectBuilder()
-            self._depth = 0
-        if self._value is None:
-            where = f"{self.file_name}:Bundle.entry[{self.entry_count}]"
-            raise FileFormatError(where, "Bundle envelope is not valid FHIR R4 (entry is not an object)")
-        self._value.event(event, value)
-        if event in ("start_map", "start_array"):
-            self._depth += 1
-        elif event in ("end_map", "end_array"):
-            self._depth -= 1
-        if self._depth == 0:
-            self._entry(self._value.value, self.entry_count)
+        builder = self._value
+        if builder is None:  # unreachable: every item starts at depth 2
+            raise FileFormatError(f"{self.file_name}:Bundle.entry[{self.entry_count}]", "entry is not an object")
+        builder.event(event, value)
+        if self._depth == 2:
+            self._entry(builder.value, self.entry_count)
             self.entry_count += 1
             self._value = None
 
@@ -214,8 +224,8 @@ def read_bundle(source: Any, *, file_name: str, index: SubmissionIndex | None = 
     reader = _BundleReader(index, file_name)
     try:
         with _decompressed(source, file_name) as stream:
-            for prefix, event, value in ijson.parse(stream, use_float=False):
-                reader.feed(prefix, event, value)
+            for event, value in ijson.basic_parse(stream, use_float=False):
+                reader.feed(event, value)
     except FileFormatError:
         index.close()
         raise
@@ -238,8 +248,11 @@ def read_bundle(source: Any, *, file_name: str, index: SubmissionIndex | None = 
 
 
 def _json_problem(exc: Exception) -> str:
-    """ijson's message without the input excerpt it sometimes quotes (no PHI in errors)."""
-    text = str(exc).split(":", 1)[0].strip()
+    """ijson's message without the input excerpt it sometimes quotes (no PHI in errors), nor a bytes repr."""
+    text = str(exc)
+    if text.startswith(("b'", 'b"')):
+        text = text[2:]
+    text = text.split(":", 1)[0].strip()
     return text[:80] if text else "parse error"
 
 
