@@ -260,9 +260,7 @@ def encounter_bundle(*, with_procedure: bool = True, with_charge: bool = True) -
 
 def by_id(bundle: Json, resource_type: str, rid: str) -> Json:
     """The resource of that type and id (mutable: change it in place)."""
-    found: Json = next(
-        e["resource"] for e in entries(bundle, resource_type) if e["resource"].get("id") == rid
-    )
+    found: Json = next(e["resource"] for e in entries(bundle, resource_type) if e["resource"].get("id") == rid)
     return found
 
 
