@@ -169,7 +169,8 @@ def _build(
     diagnoses = attempt(lambda: _diagnoses(scope))
     rendering = attempt(lambda: _participant(scope, "PPRF"))
     referring = attempt(lambda: _participant(scope, "REF"))
-    locations = encounter_locations(scope, anchor)
+    # an invalid Location is IN-FORMAT like any resource the claim reads: a finding, not an exception
+    locations: list[Located] = attempt(lambda: encounter_locations(scope, anchor)) or []
     facts = telehealth_facts(scope, anchor, locations)
     profile = _profile(scope, coverage)
     lines = None
