@@ -65,6 +65,7 @@ PARTICIPATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Participat
 CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
 MAX_LINES = 50
 MAX_DIAGNOSES = 12
+VOID_CHARGE_STATUSES = frozenset({"entered-in-error", "aborted"})  # never a price (a corrected ChargeItem may follow)
 _CENT = Decimal("0.01")
 _T = TypeVar("_T")
 
@@ -369,14 +370,16 @@ def _drafts(scope: ClaimScope) -> list[_Line]:
         draft.minutes = whole_minutes(performed.get("start"), performed.get("end"))
         performers = [p for p in items(procedure.resource.get("performer")) if isinstance(p, dict)]
         draft.performer = performers[0].get("actor") if performers else None
-        for charge in scope.resolver.referrers(procedure, "ChargeItem.service"):
+        linked = scope.resolver.referrers(procedure, "ChargeItem.service")
+        tied.update(charge.key for charge in linked)  # every one prices this line, none is a line of its own
+        usable = [c for c in linked if c.resource.get("status") not in VOID_CHARGE_STATUSES]
+        charge = next((c for c in usable if c.resource.get("status") == "billable"), usable[0] if usable else None)
+        if charge is not None:
             scope.touch(charge)
-            tied.add(charge.key)
             draft.charge = _price(charge)
             quantity = number((obj(charge.resource.get("quantity")) or {}).get("value"))
             if quantity is not None and quantity > 0:
                 draft.units = quantity
-            break
         drafts.append(draft)
     for charge in _charge_items(anchor, scope.resolver):
         if charge.key in tied:
