@@ -59,7 +59,8 @@ def anchor_rows(index: SubmissionIndex, tenant: TenantConfig) -> tuple[list[int]
     """The rows that become claims (contract section 2) and how many anchor candidates were skipped.
 
     Professional Claims (``use`` claim, ``status`` active or a cancelled correction) and finished Encounters that no
-    such Claim bills and that have a line source. Other Claims and Encounters are counted as skipped.
+    non-draft professional Claim names and that have a line source. Other Claims and Encounters are counted as
+    skipped; an Encounter a Claim names is part of that Claim, not skipped.
     """
     resolver = Resolver(index)
     anchors: list[int] = []

@@ -27,7 +27,7 @@ from claimbridge.claim import (
     SourceRef,
     TelehealthFacts,
 )
-from claimbridge.fhir import Located, Resolver
+from claimbridge.fhir import JsonObject, Located, Resolver
 from claimbridge.findings import Finding, Severity
 from claimbridge.mapping.claim_mapper import (
     MappingResult,
@@ -40,6 +40,7 @@ from claimbridge.mapping.claim_mapper import (
     source_version,
 )
 from claimbridge.mapping.codes import (
+    CLAIM_TYPE_SYSTEM,
     ICD10CM_SYSTEM,
     PROCEDURE_SYSTEMS,
     SNOMED_SYSTEM,
@@ -92,8 +93,20 @@ class _Line:
 
 
 def billed_by_claim(anchor: Located, resolver: Resolver) -> bool:
-    """True when a professional Claim of the submission bills this Encounter (it is then part of that claim)."""
-    return any(is_billable_claim(claim.resource) for claim in resolver.referrers(anchor, "Claim.item.encounter"))
+    """True when a professional Claim of the submission names this Encounter: the Claim decides what is billed.
+
+    Any status but ``draft`` counts: an active Claim bills the encounter, a cancelled or entered-in-error one
+    withdraws or voids it (contract sections 2 and 7); billing the encounter on its own would undo that.
+    """
+    return any(_decides_billing(claim.resource) for claim in resolver.referrers(anchor, "Claim.item.encounter"))
+
+
+def _decides_billing(resource: JsonObject) -> bool:
+    return is_billable_claim(resource) or (
+        resource.get("use") == "claim"
+        and has_code(resource.get("type"), CLAIM_TYPE_SYSTEM, "professional")
+        and resource.get("status") in ("cancelled", "entered-in-error")
+    )
 
 
 def is_encounter_anchor(anchor: Located, resolver: Resolver, tenant: TenantConfig) -> bool:
