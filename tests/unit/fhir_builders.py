@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from claimbridge.fhir.index import dump_json
+from claimbridge.fhir.index import dump_json, load_json
 from claimbridge.intake import IntakeResult, intake_bundle
-from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
+from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config, parse_tenant_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLES = REPO_ROOT / "events" / "bundles"
@@ -267,3 +267,24 @@ def by_id(bundle: Json, resource_type: str, rid: str) -> Json:
 def to_ndjson(resources: list[Json]) -> bytes:
     """One resource per line, decimals written with their digits."""
     return b"\n".join(dump_json(res).encode() for res in resources) + b"\n"
+
+
+def relative_resources(bundle: Json) -> list[Json]:
+    """The bundle's resources with every ``fullUrl`` reference rewritten as ``Type/id`` (NDJSON has no fullUrls)."""
+    names = {
+        entry["fullUrl"]: f"{entry['resource']['resourceType']}/{entry['resource']['id']}"
+        for entry in bundle["entry"]
+        if "fullUrl" in entry
+    }
+    text = dump_json({"list": [entry["resource"] for entry in bundle["entry"]]})
+    for url, name in names.items():
+        text = text.replace(f'"{url}"', f'"{name}"')
+    found: list[Json] = load_json(text)["list"]
+    return found
+
+
+def tenant_with(change: Callable[[Json], None]) -> TenantConfig:
+    """A copy of the demo tenant with ``change`` applied to its JSON document (validated like any config)."""
+    document: Json = json.loads(DEMO_TENANT_FILE.read_text(encoding="utf-8"))
+    change(document)
+    return parse_tenant_config(document)

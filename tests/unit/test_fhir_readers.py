@@ -36,6 +36,7 @@ from tests.unit.fhir_builders import (
     demo_tenant,
     encounter_bundle,
     example,
+    relative_resources,
     to_bytes,
     to_ndjson,
 )
@@ -250,11 +251,11 @@ def test_read_bulk_set_resolves_references_across_its_files() -> None:
 
 def test_read_bulk_set_maps_an_encounter_split_into_files_per_type() -> None:
     # Given the Encounter-only submission exported as one NDJSON file per resource type
-    by_type: dict[str, list[Json]] = {}
-    for entry in encounter_bundle()["entry"]:
-        by_type.setdefault(entry["resource"]["resourceType"], []).append(entry["resource"])
     # (references between files are relative Type/id, as Bulk Data exports write them)
-    files = {f"{kind}.000.ndjson": to_ndjson(_relative(resources)) for kind, resources in by_type.items()}
+    by_type: dict[str, list[Json]] = {}
+    for res in relative_resources(encounter_bundle()):
+        by_type.setdefault(res["resourceType"], []).append(res)
+    files = {f"{kind}.000.ndjson": to_ndjson(resources) for kind, resources in by_type.items()}
     manifest = _manifest(*files, types=list(by_type))
     # When the set is read and taken in
     with read_bulk_set(manifest, file_name="manifest.json", open_file=Folder(files).open) as index:
@@ -264,19 +265,6 @@ def test_read_bulk_set_maps_an_encounter_split_into_files_per_type() -> None:
     line = result.claims[0].claim.lines[0]
     assert (line.procedure_code, line.charge) == ("90837", Decimal("180.00"))
     assert line.fhir_path == "Procedure.000.ndjson:1(Procedure/proc-1)"
-
-
-def _relative(resources: list[Json]) -> list[Json]:
-    """The resources with every urn:uuid reference of the encounter bundle rewritten as ``Type/id``."""
-    names = {
-        entry["fullUrl"]: f"{entry['resource']['resourceType']}/{entry['resource']['id']}"
-        for entry in encounter_bundle()["entry"]
-    }
-    text = dump_json({"list": resources})
-    for url, name in names.items():
-        text = text.replace(f'"{url}"', f'"{name}"')
-    found: list[Json] = load_json(text)["list"]
-    return found
 
 
 def test_read_bulk_set_names_a_missing_listed_file_by_its_manifest_entry() -> None:
