@@ -68,6 +68,7 @@ MAX_LINES = 50
 MAX_DIAGNOSES = 12
 VOID_CHARGE_STATUSES = frozenset({"entered-in-error", "aborted"})  # never a price (a corrected ChargeItem may follow)
 _CENT = Decimal("0.01")
+_DATE_ELEMENTS = {"Procedure": "performedDateTime", "ChargeItem": "occurrenceDateTime"}  # else Encounter.period
 _T = TypeVar("_T")
 
 
@@ -501,7 +502,7 @@ def _lines(
         if draft.service_date is None:
             raise problem(
                 "IN-REQUIRED",
-                draft.source.at("performedDateTime" if draft.source.resource_type == "Procedure" else "period"),
+                draft.source.at(_DATE_ELEMENTS.get(draft.source.resource_type, "period")),
                 "a full date of service is required",
                 x12_location="DTP*472",
             )
