@@ -16,8 +16,9 @@ from decimal import Decimal
 import pytest
 
 from claimbridge.claim import ProfessionalClaim
+from claimbridge.fhir import read_submission
 from claimbridge.findings import Finding, Severity
-from claimbridge.intake import IntakeResult, intake_bundle
+from claimbridge.intake import IntakeResult, anchor_rows, intake_bundle, intake_submission
 from claimbridge.mapping.lines import crosswalk_row
 from claimbridge.mapping.scope import MappingProblem
 from claimbridge.x12 import writer
@@ -43,6 +44,7 @@ from tests.unit.fhir_builders import (
     condition,
     coverage,
     demo_tenant,
+    encounter,
     encounter_bundle,
     example,
     findings_text,
@@ -55,6 +57,7 @@ from tests.unit.fhir_builders import (
     resource,
     run_intake,
     tenant_with,
+    to_bytes,
     to_ndjson,
     urn,
 )
@@ -65,6 +68,7 @@ pytestmark = pytest.mark.unit
 CHEN_URL = urn(20)
 MCR_URL, MCD_ORIG_URL = urn(21), urn(22)
 EXAMPLE_ENCOUNTER_URL = "urn:uuid:0b6b1c1e-0000-4000-8000-000000000007"
+EXAMPLE_PATIENT_URL = "urn:uuid:0b6b1c1e-0000-4000-8000-000000000001"
 
 
 def _claim(result: IntakeResult) -> ProfessionalClaim:
@@ -855,3 +859,58 @@ def test_intake_bundle_reads_gzip_ndjson_of_an_encounter() -> None:
     raw = gzip.compress(to_ndjson(relative_resources(encounter_bundle())))
     # When it is taken in / Then one claim
     assert _claim(intake_bundle(raw, file_name="x.ndjson.gz", tenant=demo_tenant())).source.key == "Encounter/enc-1"
+
+
+def test_encounter_coverage_of_an_unconfigured_payer_is_rejected_in_payer() -> None:
+    # Given the patient's Coverage names a payer Organization the tenant does not configure
+    bundle = encounter_bundle()
+    by_id(bundle, "Organization", "payer-a")["identifier"] = [{"system": "urn:claimbridge:payer-id", "value": "NOPE1"}]
+    # When it is taken in / Then IN-PAYER
+    assert "IN-PAYER" in [f.rule_id for f in _rejected(run_intake(bundle))]
+
+
+# intake: anchors and fan-out chunks ------------------------------------------------------------------------------
+def test_anchor_rows_lists_claims_and_encounter_anchors_and_counts_the_rest() -> None:
+    # Given the contract example (Claim billing enc-1) plus an Encounter anchor and an unfinished encounter
+    bundle = example()
+    add(bundle, encounter("enc-7") | {"subject": ref(EXAMPLE_PATIENT_URL)}, urn(50))
+    add(bundle, procedure("proc-7", encounter_url=urn(50), performer_url=None), urn(51))
+    add(bundle, encounter("enc-8", status="planned"), urn(52))
+    with read_submission(to_bytes(bundle), file_name="b.json") as index:
+        # When the anchors are listed
+        rows, skipped = anchor_rows(index, demo_tenant())
+        # Then the Claim and enc-7 are anchors in submission order, enc-8 is skipped, enc-1 belongs to the Claim
+        assert [index.label(row) for row in rows] == ["Claim/clm-1", "Encounter/enc-7"]
+        assert skipped == 1
+
+
+def test_intake_submission_maps_only_the_rows_of_a_fan_out_chunk() -> None:
+    # Given two encounter anchors in one submission
+    bundle = encounter_bundle()
+    add(bundle, by_id(encounter_bundle(), "Encounter", "enc-1") | {"id": "enc-2"}, urn(40))
+    add(bundle, procedure("proc-9", code=coding(CPT, "90832"), encounter_url=urn(40)), urn(41))
+    with read_submission(to_bytes(bundle), file_name="b.json") as index:
+        rows, _ = anchor_rows(index, demo_tenant())
+        # When only the second anchor's row is mapped (one chunk of a fan-out)
+        result = intake_submission(index, tenant=demo_tenant(), rows=rows[1:])
+    # Then only that claim is built, and the chunk does not count skips
+    assert [c.claim.source.key for c in result.claims] == ["Encounter/enc-2"]
+    assert result.skipped == 0
+
+
+@pytest.mark.parametrize(
+    ("with_procedure", "element"),
+    [(True, "Procedure/proc-1).performedDateTime"), (False, "ChargeItem/chg-1).occurrenceDateTime")],
+    ids=["procedure", "charge-item"],
+)
+def test_encounter_line_without_any_date_names_the_sources_date_element(with_procedure: bool, element: str) -> None:
+    # Given a line source without its own date, in an encounter without period.start
+    bundle = encounter_bundle(with_procedure=with_procedure)
+    if with_procedure:
+        del _procedure(bundle)["performedPeriod"]
+    _encounter(bundle)["period"] = {"end": "2026-03-02T15:55:00-06:00"}
+    # When it is taken in
+    errors = _rejected(run_intake(bundle))
+    # Then IN-REQUIRED names the date element of that resource (performed[x] / occurrence[x])
+    assert [(f.rule_id, f.x12_location) for f in errors] == [("IN-REQUIRED", "DTP*472")]
+    assert errors[0].fhir_path.endswith(element)
