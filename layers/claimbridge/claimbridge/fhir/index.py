@@ -61,6 +61,7 @@ LINKED_ELEMENTS: dict[str, tuple[str, ...]] = {
     "Claim": ("item.encounter",),
 }
 _HISTORY = re.compile(r"/_history/[^/]+$")
+_RESTFUL_TAIL = re.compile(r"/([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})$")
 _DECIMAL_MARK = "\x00D:"
 _DECIMAL_TOKEN = re.compile(r'"\\u0000D:(-?[0-9.Ee+-]+)"')
 
@@ -85,12 +86,19 @@ def dump_json(resource: JsonObject) -> str:
 
 
 def load_json(text: str | bytes) -> Any:
-    """The inverse of ``dump_json`` (and of any FHIR JSON): decimals as ``Decimal``."""
-    return json.loads(text, parse_float=Decimal)
+    """The inverse of ``dump_json`` (and of any FHIR JSON): decimals as ``Decimal``.
+
+    ``NaN`` and ``Infinity`` are not JSON (the streaming Bundle reader refuses them too): ``ValueError``.
+    """
+    return json.loads(text, parse_float=Decimal, parse_constant=_not_json)
 
 
-def reference_targets(resource: JsonObject, element: str) -> Iterator[str]:
-    """The literal references at a dotted element path (lists walked), ``/_history/n`` removed."""
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def references_at(resource: JsonObject, element: str) -> Iterator[JsonObject]:
+    """The Reference objects at a dotted element path (lists walked)."""
     values: list[Any] = [resource]
     for part in element.split("."):
         found: list[Any] = []
@@ -99,16 +107,32 @@ def reference_targets(resource: JsonObject, element: str) -> Iterator[str]:
             found.extend(child if isinstance(child, list) else [child] if child is not None else [])
         values = found
     for value in values:
-        literal = value.get("reference") if isinstance(value, dict) else None
+        if isinstance(value, dict):
+            yield value
+
+
+def reference_targets(resource: JsonObject, element: str) -> Iterator[str]:
+    """The link keys of the references at an element: the literal reference with ``/_history/n`` removed, or
+    ``?identifier=<value>`` for a ``Reference.identifier`` alone (contract section 3 resolves both)."""
+    for reference in references_at(resource, element):
+        literal = reference.get("reference")
         if isinstance(literal, str) and literal:
             yield _HISTORY.sub("", literal)
+            continue
+        ident = reference.get("identifier")
+        value = ident.get("value") if isinstance(ident, dict) else None
+        if isinstance(value, str) and value:
+            yield f"?identifier={value}"
 
 
 def reference_aliases(located: Located) -> set[str]:
-    """The literal references that may point at a top-level resource (candidates; forward resolution confirms)."""
+    """The link keys that may point at a top-level resource (candidates; forward resolution confirms)."""
     aliases: set[str] = set()
     if located.full_url:
         aliases.add(located.full_url)
+        tail = _RESTFUL_TAIL.search(located.full_url)
+        if tail and located.full_url.startswith(("http://", "https://")):
+            aliases.add(tail.group(1))  # a relative Type/id resolves against the fullUrl even without an id
     if located.id:
         aliases.add(f"{located.resource_type}/{located.id}")
     for ident in located.resource.get("identifier") or []:
@@ -116,6 +140,7 @@ def reference_aliases(located: Located) -> set[str]:
             system = ident.get("system")
             aliases.add(f"{located.resource_type}?identifier={system}|{ident['value']}" if system else "")
             aliases.add(f"{located.resource_type}?identifier={ident['value']}")
+            aliases.add(f"?identifier={ident['value']}")
     aliases.discard("")
     return aliases
 
@@ -177,6 +202,7 @@ class SubmissionIndex:
         index = cls(file_name, path=path)
         row = index._db.execute("SELECT MAX(row) FROM resources").fetchone()
         index.next_row = (row[0] + 1) if row and row[0] is not None else 0
+        index.kind = index.meta("kind") or index.kind
         return index
 
     def __enter__(self) -> SubmissionIndex:

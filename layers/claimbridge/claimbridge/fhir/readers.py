@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,11 +31,16 @@ from claimbridge.fhir.validation import validation_problems
 
 _GZIP_MAGIC = b"\x1f\x8b"
 MAX_LINE_ERRORS = 1000
+MAX_NESTING = 128  # JSON containers open at once in a Bundle (FHIR needs a few dozen at most)
 BULK_MANIFEST_NAME = "manifest.json"
 
 
 class _RawReader(io.RawIOBase):
-    """Any object with ``read(n)`` (a botocore StreamingBody) as a raw stream ``io.BufferedReader`` can wrap."""
+    """Any object with ``read(n)`` (a botocore StreamingBody) as a raw stream ``io.BufferedReader`` can wrap.
+
+    ``readinto`` fills the buffer unless the source ends: a network body may return short reads, and
+    ``BufferedReader.peek`` (the gzip check) makes one raw read only.
+    """
 
     def __init__(self, source: Any) -> None:
         self._source = source
@@ -45,9 +49,15 @@ class _RawReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._source.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            data = self._source.read(len(view) - filled)
+            if not data:
+                break
+            view[filled : filled + len(data)] = data
+            filled += len(data)
+        return filled
 
 
 def binary_stream(source: Any) -> io.BufferedReader:
@@ -83,7 +93,11 @@ def read_submission(source: Any, *, file_name: str, index: SubmissionIndex | Non
     if is_ndjson(file_name):
         index = index or SubmissionIndex(file_name)
         index.kind = "ndjson"
-        read_ndjson(source, index=index, file_name=file_name)
+        try:
+            read_ndjson(source, index=index, file_name=file_name)
+        except FileFormatError:
+            index.close()  # as read_bundle does: no half-read index (or temporary file) is left behind
+            raise
         return index.finish()
     return read_bundle(source, file_name=file_name, index=index)
 
@@ -95,7 +109,12 @@ def load_bundle(raw: bytes, *, file_name: str) -> SubmissionIndex:
 
 # Bundles --------------------------------------------------------------------------------------------------------
 class _BundleReader:
-    """Consumes ijson events of one Bundle: top-level elements into ``shell``, each entry into the index."""
+    """Consumes ijson events of one Bundle: top-level elements into ``shell``, each entry into the index.
+
+    Fed by ``ijson.basic_parse`` (no prefixes: ijson builds a prefix string per event, quadratic in the nesting
+    depth, so a small file of ``[[[[...`` exhausted memory); the reader tracks the depth itself and refuses JSON
+    nested deeper than ``MAX_NESTING``, which no FHIR resource needs and the recursive steps after it cannot take.
+    """
 
     def __init__(self, index: SubmissionIndex, file_name: str) -> None:
         self.index = index
@@ -104,56 +123,60 @@ class _BundleReader:
         self.entry_count = 0
         self._key: str | None = None
         self._value: ObjectBuilder | None = None
-        self._depth = 0
+        self._depth = 0  # containers open after the current event; 1 = inside the Bundle object
 
-    def feed(self, prefix: str, event: str, value: Any) -> None:
-        if prefix == "" and event in ("start_map", "end_map"):
+    def feed(self, event: str, value: Any) -> None:
+        depth = self._depth  # before this event
+        if event in ("start_map", "start_array"):
+            self._depth += 1
+            if self._depth > MAX_NESTING:
+                raise FileFormatError(self.file_name, f"JSON is nested deeper than {MAX_NESTING} levels")
+        elif event in ("end_map", "end_array"):
+            self._depth -= 1
+        if depth == 0:
+            if event != "start_map":
+                raise FileFormatError(self.file_name, "expected a FHIR Bundle, found not a FHIR resource")
             return
-        if prefix == "" and event == "map_key":
+        if depth == 1 and event == "end_map":
+            return
+        if depth == 1 and event == "map_key":
             self._key = str(value)
             self._value = None
             return
-        if prefix == "":
-            raise FileFormatError(self.file_name, "expected a FHIR Bundle, found not a FHIR resource")
         if self._key == "entry":
-            self._entry_event(prefix, event, value)
+            self._entry_event(depth, event, value)
             return
         self._top_level_event(event, value)
 
     def _top_level_event(self, event: str, value: Any) -> None:
         if self._value is None:
             self._value = ObjectBuilder()
-            self._depth = 0
         self._value.event(event, value)
-        if event in ("start_map", "start_array"):
-            self._depth += 1
-        elif event in ("end_map", "end_array"):
-            self._depth -= 1
-        if self._depth == 0 and self._key is not None:
+        if self._depth == 1 and self._key is not None:  # the element's value is complete
             self.shell[self._key] = self._value.value
             if self._key == "resourceType" and value != "Bundle":
                 kind = value if isinstance(value, str) else None
                 found = f"a {kind} resource" if kind else "not a FHIR resource"
                 raise FileFormatError(self.file_name, f"expected a FHIR Bundle, found {found}")
 
-    def _entry_event(self, prefix: str, event: str, value: Any) -> None:
-        if prefix == "entry":
-            if event not in ("start_array", "end_array"):
+    def _entry_event(self, depth: int, event: str, value: Any) -> None:
+        if depth == 1:  # the value of Bundle.entry itself
+            if event != "start_array":
                 raise FileFormatError(f"{self.file_name}:Bundle.entry", "Bundle.entry must be a list")
             return
-        if prefix == "entry.item" and event == "start_map":
+        if depth == 2:  # an item of the list, or its end
+            if event == "end_array":
+                return
+            if event != "start_map":
+                where = f"{self.file_name}:Bundle.entry[{self.entry_count}]"
+                raise FileFormatError(where, "Bundle envelope is not valid FHIR R4 (entry is not an object)")
             self._value = ObjectBuilder()
-            self._depth = 0
-        if self._value is None:
-            where = f"{self.file_name}:Bundle.entry[{self.entry_count}]"
-            raise FileFormatError(where, "Bundle envelope is not valid FHIR R4 (entry is not an object)")
-        self._value.event(event, value)
-        if event in ("start_map", "start_array"):
-            self._depth += 1
-        elif event in ("end_map", "end_array"):
-            self._depth -= 1
-        if self._depth == 0:
-            self._entry(self._value.value, self.entry_count)
+        builder = self._value
+        if builder is None:  # unreachable: every item starts at depth 2
+            raise FileFormatError(f"{self.file_name}:Bundle.entry[{self.entry_count}]", "entry is not an object")
+        builder.event(event, value)
+        if self._depth == 2:
+            self._entry(builder.value, self.entry_count)
             self.entry_count += 1
             self._value = None
 
@@ -201,8 +224,8 @@ def read_bundle(source: Any, *, file_name: str, index: SubmissionIndex | None = 
     reader = _BundleReader(index, file_name)
     try:
         with _decompressed(source, file_name) as stream:
-            for prefix, event, value in ijson.parse(stream, use_float=False):
-                reader.feed(prefix, event, value)
+            for event, value in ijson.basic_parse(stream, use_float=False):
+                reader.feed(event, value)
     except FileFormatError:
         index.close()
         raise
@@ -225,8 +248,11 @@ def read_bundle(source: Any, *, file_name: str, index: SubmissionIndex | None = 
 
 
 def _json_problem(exc: Exception) -> str:
-    """ijson's message without the input excerpt it sometimes quotes (no PHI in errors)."""
-    text = str(exc).split(":", 1)[0].strip()
+    """ijson's message without the input excerpt it sometimes quotes (no PHI in errors), nor a bytes repr."""
+    text = str(exc)
+    if text.startswith(("b'", 'b"')):
+        text = text[2:]
+    text = text.split(":", 1)[0].strip()
     return text[:80] if text else "parse error"
 
 
@@ -249,7 +275,7 @@ def _ndjson_line(index: SubmissionIndex, file_name: str, number: int, line: byte
     try:
         text = line.decode("utf-8")
         resource = load_json(text)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, NaN/Infinity, nested too deep
         _line_error(index, LineError(where, "line is not valid JSON"))
         return
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
@@ -278,7 +304,7 @@ def parse_manifest(raw: bytes, *, file_name: str) -> list[ManifestOutput]:
     """The NDJSON files a manifest lists, as names relative to its folder (``FileFormatError`` when malformed)."""
     try:
         document = load_json(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):
         raise FileFormatError(file_name, "manifest is not valid JSON") from None
     outputs = document.get("output") if isinstance(document, dict) else None
     if not isinstance(document, dict) or not isinstance(outputs, list) or "transactionTime" not in document:
@@ -318,7 +344,12 @@ def read_bulk_set(
                 raise FileFormatError(
                     f"{file_name}:output[{position}].url", "a file the manifest lists is missing"
                 ) from None
-            read_ndjson(stream, index=index, file_name=output.name)
+            try:
+                read_ndjson(stream, index=index, file_name=output.name)
+            finally:
+                close = getattr(stream, "close", None)
+                if callable(close):  # a set may list hundreds of files: one open at a time
+                    close()
     except FileFormatError:
         index.close()
         raise

@@ -1,6 +1,7 @@
 """Reference resolution inside one submission (contract section 3).
 
-Forms: ``#id`` (contained), ``urn:uuid:``/``urn:oid:``/absolute URL (identical ``fullUrl``), relative ``Type/id``
+Forms: ``#id`` (contained), ``urn:uuid:``/``urn:oid:``/absolute URL (identical ``fullUrl``; an absolute URL's
+``/_history/n`` is dropped first, as FHIR R4 Bundle resolution says), relative ``Type/id``
 (``/_history/n`` ignored; base of the referencing entry's ``fullUrl``, else the single resource of that type and id),
 ``Type?identifier=system|value`` and ``Reference.identifier`` alone (the single resource with that identifier).
 References never leave the submission.
@@ -14,11 +15,12 @@ from enum import StrEnum
 from urllib.parse import parse_qsl, urlsplit
 
 from claimbridge.fhir.bundle import JsonObject, Located, resource_label
-from claimbridge.fhir.index import SubmissionIndex, reference_aliases, reference_targets
+from claimbridge.fhir.index import SubmissionIndex, reference_aliases, references_at
 
 _RELATIVE = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _ABSOLUTE_TAIL = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _SEARCH = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)\?(?P<query>.+)$")
+_HISTORY = re.compile(r"/_history/[^/]+$")
 
 
 class ReferenceProblem(StrEnum):
@@ -82,8 +84,10 @@ class Resolver:
         search = _SEARCH.match(literal)
         if search:
             return self._search(search.group("type"), search.group("query"), path)
-        if literal.startswith(("urn:uuid:", "urn:oid:")) or urlsplit(literal).scheme in {"http", "https"}:
+        if literal.startswith(("urn:uuid:", "urn:oid:")):
             return self._single(self.index.rows_by_full_url(literal), path)
+        if urlsplit(literal).scheme in {"http", "https"}:  # a version-specific URL names the entry without it
+            return self._single(self.index.rows_by_full_url(_HISTORY.sub("", literal)), path)
         relative = _RELATIVE.match(literal)
         if relative is None:
             raise UnresolvedReference(path, ReferenceProblem.UNSUPPORTED)
@@ -160,9 +164,9 @@ class Resolver:
         found: list[Located] = []
         for row in self.index.rows_linked(kind, reference_aliases(target)):
             candidate = self.index.located(row)
-            for literal in reference_targets(candidate.resource, element):
+            for reference in references_at(candidate.resource, element):
                 try:
-                    resolved = self.resolve({"reference": literal}, source=candidate, path=candidate.at(element))
+                    resolved = self.resolve(reference, source=candidate, path=candidate.at(element))
                 except UnresolvedReference:
                     continue
                 if resolved.key == target.key and candidate.resource_type == resource_type:

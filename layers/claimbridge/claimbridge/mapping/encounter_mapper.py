@@ -27,7 +27,7 @@ from claimbridge.claim import (
     SourceRef,
     TelehealthFacts,
 )
-from claimbridge.fhir import Located, Resolver
+from claimbridge.fhir import JsonObject, Located, Resolver
 from claimbridge.findings import Finding
 from claimbridge.mapping.claim_mapper import (
     MappingResult,
@@ -41,6 +41,7 @@ from claimbridge.mapping.claim_mapper import (
     source_version,
 )
 from claimbridge.mapping.codes import (
+    CLAIM_TYPE_SYSTEM,
     ICD10CM_SYSTEM,
     PROCEDURE_SYSTEMS,
     SNOMED_SYSTEM,
@@ -66,7 +67,9 @@ PARTICIPATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-Participat
 CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
 MAX_LINES = 50
 MAX_DIAGNOSES = 12
+VOID_CHARGE_STATUSES = frozenset({"entered-in-error", "aborted"})  # never a price (a corrected ChargeItem may follow)
 _CENT = Decimal("0.01")
+_DATE_ELEMENTS = {"Procedure": "performedDateTime", "ChargeItem": "occurrenceDateTime"}  # else Encounter.period
 _T = TypeVar("_T")
 
 
@@ -92,8 +95,20 @@ class _Line:
 
 
 def billed_by_claim(anchor: Located, resolver: Resolver) -> bool:
-    """True when a professional Claim of the submission bills this Encounter (it is then part of that claim)."""
-    return any(is_billable_claim(claim.resource) for claim in resolver.referrers(anchor, "Claim.item.encounter"))
+    """True when a professional Claim of the submission names this Encounter: the Claim decides what is billed.
+
+    Any status but ``draft`` counts: an active Claim bills the encounter, a cancelled or entered-in-error one
+    withdraws or voids it (contract sections 2 and 7); billing the encounter on its own would undo that.
+    """
+    return any(_decides_billing(claim.resource) for claim in resolver.referrers(anchor, "Claim.item.encounter"))
+
+
+def _decides_billing(resource: JsonObject) -> bool:
+    return is_billable_claim(resource) or (
+        resource.get("use") == "claim"
+        and has_code(resource.get("type"), CLAIM_TYPE_SYSTEM, "professional")
+        and resource.get("status") in ("cancelled", "entered-in-error")
+    )
 
 
 def is_encounter_anchor(anchor: Located, resolver: Resolver, tenant: TenantConfig) -> bool:
@@ -174,7 +189,8 @@ def _build(
     diagnoses = attempt(lambda: _diagnoses(scope))
     rendering = attempt(lambda: _participant(scope, "PPRF"))
     referring = attempt(lambda: _participant(scope, "REF"))
-    locations = encounter_locations(scope, anchor)
+    # an invalid Location is IN-FORMAT like any resource the claim reads: a finding, not an exception
+    locations: list[Located] = attempt(lambda: encounter_locations(scope, anchor)) or []
     facts = telehealth_facts(scope, anchor, locations)
     profile = _profile(scope, coverage)
     lines = None
@@ -364,14 +380,16 @@ def _drafts(scope: ClaimScope) -> list[_Line]:
         draft.minutes = whole_minutes(performed.get("start"), performed.get("end"))
         performers = [p for p in items(procedure.resource.get("performer")) if isinstance(p, dict)]
         draft.performer = performers[0].get("actor") if performers else None
-        for charge in scope.resolver.referrers(procedure, "ChargeItem.service"):
+        linked = scope.resolver.referrers(procedure, "ChargeItem.service")
+        tied.update(charge.key for charge in linked)  # every one prices this line, none is a line of its own
+        usable = [c for c in linked if c.resource.get("status") not in VOID_CHARGE_STATUSES]
+        charge = next((c for c in usable if c.resource.get("status") == "billable"), usable[0] if usable else None)
+        if charge is not None:
             scope.touch(charge)
-            tied.add(charge.key)
             draft.charge = _price(charge)
             quantity = number((obj(charge.resource.get("quantity")) or {}).get("value"))
             if quantity is not None and quantity > 0:
                 draft.units = quantity
-            break
         drafts.append(draft)
     for charge in _charge_items(anchor, scope.resolver):
         if charge.key in tied:
@@ -480,7 +498,7 @@ def _lines(
         if draft.service_date is None:
             raise problem(
                 "IN-REQUIRED",
-                draft.source.at("performedDateTime" if draft.source.resource_type == "Procedure" else "period"),
+                draft.source.at(_DATE_ELEMENTS.get(draft.source.resource_type, "period")),
                 "a full date of service is required",
                 x12_location="DTP*472",
             )
