@@ -353,12 +353,14 @@ def test_encounter_crosswalk_row_without_cpt_skips_the_line_with_a_warning() -> 
     ]
 
 
-def test_encounter_whose_only_procedure_is_not_billable_is_rejected() -> None:
-    # Given only the not-billable SNOMED CT Procedure
+def test_encounter_whose_only_procedure_is_not_billable_is_skipped_not_an_anchor() -> None:
+    # Given only the not-billable SNOMED CT Procedure (the crosswalk row says cpt null)
     bundle = encounter_bundle(with_charge=False)
     _procedure(bundle)["code"] = coding(SNOMED, "430193006")
-    # When it is taken in / Then nothing is billable
-    assert [f.rule_id for f in _rejected(run_intake(bundle))] == ["IN-REQUIRED"]
+    # When it is taken in
+    result = run_intake(bundle)
+    # Then the encounter has no line source: counted as skipped, neither a claim nor an error
+    assert (len(result.claims), len(result.rejected), result.skipped) == (0, 0, 1)
 
 
 # Encounter.type crosswalk ----------------------------------------------------------------------------------------

@@ -117,9 +117,28 @@ def is_encounter_anchor(anchor: Located, resolver: Resolver, tenant: TenantConfi
         return False
     if billed_by_claim(anchor, resolver):
         return False
-    if _procedures(anchor, resolver) or _charge_items(anchor, resolver):
+    procedures = _procedures(anchor, resolver)
+    if any(_may_bill(procedure, tenant) for procedure in procedures) or _charge_items(anchor, resolver):
         return True
-    return _encounter_type_row(anchor, tenant) is not None
+    if procedures:
+        return False  # only procedures the crosswalk marks not billable (cpt null): nothing to bill
+    row = _encounter_type_row(anchor, tenant)
+    return row is not None and row.cpt is not None
+
+
+def _may_bill(procedure: Located, tenant: TenantConfig) -> bool:
+    """A line source unless every crosswalk row of its SNOMED CT code says ``cpt: null`` (not billable).
+
+    A code without any row still counts: the claim is then held with IN-XWALK so the practice decides.
+    """
+    concept = procedure.resource.get("code")
+    if first_code(concept, PROCEDURE_SYSTEMS) is not None:
+        return True
+    snomed = first_code(concept, [SNOMED_SYSTEM])
+    if snomed is None:
+        return True
+    rows = [r for r in tenant.crosswalks.snomed_to_cpt if r.snomed == snomed and r.applies_to == "procedure"]
+    return not rows or any(row.cpt is not None for row in rows)
 
 
 def _procedures(anchor: Located, resolver: Resolver) -> list[Located]:
@@ -352,13 +371,26 @@ def _diagnoses(scope: ClaimScope) -> tuple[str, ...]:
 
 # clinicians -------------------------------------------------------------------------------------------------------
 def _participant(scope: ClaimScope, participation: str) -> Clinician | None:
-    """The first ``Encounter.participant`` typed ``participation`` (v3 ParticipationType) as a clinician."""
+    """The first ``Encounter.participant`` typed ``participation`` (v3 ParticipationType) as a clinician.
+
+    For the performer (PPRF) only: an encounter whose single participant carries no type at all (R4 allows it;
+    Synthea writes it so) names its performer, taken with a warning.
+    """
     anchor = scope.anchor
-    for index, entry in enumerate(items(anchor.resource.get("participant"))):
-        if not isinstance(entry, dict):
-            continue
+    entries = [(i, e) for i, e in enumerate(items(anchor.resource.get("participant"))) if isinstance(e, dict)]
+    for index, entry in entries:
         if any(has_code(concept, PARTICIPATION_TYPE_SYSTEM, participation) for concept in items(entry.get("type"))):
             return clinician(scope, entry.get("individual"), source=anchor, element=f"participant[{index}].individual")
+    if participation == "PPRF" and len(entries) == 1 and not entries[0][1].get("type"):
+        index, entry = entries[0]
+        element = f"participant[{index}].individual"
+        scope.warn(
+            "IN-REQUIRED",
+            anchor.at(f"participant[{index}].type"),
+            "the only participant has no type; taken as the rendering clinician (PPRF)",
+            x12_location="2310B",
+        )
+        return clinician(scope, entry.get("individual"), source=anchor, element=element)
     return None
 
 
