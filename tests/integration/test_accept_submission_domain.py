@@ -514,7 +514,7 @@ MANIFEST_REJECTIONS = {
         [{"type": "Claim", "url": "Claim.ndjson"}, {"type": "Claim", "url": "Gone.ndjson"}],
         "manifest.json:output[1].url",
     ),
-    "entry without url": ([{"type": "Claim"}], "manifest.json:output[0].url"),
+    "entry without url": ([{"type": "Claim"}], "manifest.json:output[0]"),
 }
 
 
@@ -538,7 +538,7 @@ def test_accept_submitted_event_bad_manifest_is_in_format_and_no_manifest_reache
 
 @pytest.mark.parametrize(
     ("content", "path"),
-    [(b"not json", "manifest.json"), (b"[]", "manifest.json"), (b"{}", "manifest.json:transactionTime")],
+    [(b"not json", "manifest.json"), (b"[]", "manifest.json"), (b"{}", "manifest.json")],
 )
 def test_accept_submitted_event_unreadable_manifest_is_in_format(world: World, content: bytes, path: str) -> None:
     # Given a manifest.json that is not a complete-status body

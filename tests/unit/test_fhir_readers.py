@@ -505,3 +505,27 @@ def test_readers_count_but_do_not_keep_resource_types_a_claim_never_reads() -> N
         assert dict(index.skipped_types) == {"Observation": 2}
         assert index.count() == 1
         assert [e.path for e in index.entries()] == ["Bundle.entry[2].resource(Claim/c1)"]
+
+
+def test_read_submission_accepts_a_utf8_byte_order_mark_plain_and_gzipped() -> None:
+    # Given the example Bundle written with a UTF-8 BOM (some EHR exports do), plain and gzip-compressed
+    raw = b"\xef\xbb\xbf" + json.dumps(example()).encode()
+    for body in (raw, gzip.compress(raw)):
+        # When it is read
+        with read_submission(body, file_name="bom.json") as index:
+            # Then every resource is there
+            assert index.count("Claim") == 1
+
+
+def test_parse_manifest_listing_a_file_twice_is_in_format() -> None:
+    # Given a manifest naming Claim.000.ndjson twice (every reference in it would become ambiguous)
+    raw = json.dumps(
+        {
+            "transactionTime": "2026-03-02T21:00:00Z",
+            "output": [{"type": "Claim", "url": "Claim.000.ndjson"}, {"type": "Claim", "url": "Claim.000.ndjson"}],
+        }
+    ).encode()
+    # When it is parsed / Then it is rejected naming the second entry
+    with pytest.raises(FileFormatError) as caught:
+        parse_manifest(raw, file_name="manifest.json")
+    assert caught.value.fhir_path == "manifest.json:output[1].url"

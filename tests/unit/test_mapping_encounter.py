@@ -916,3 +916,18 @@ def test_encounter_line_without_any_date_names_the_sources_date_element(with_pro
     # Then IN-REQUIRED names the date element of that resource (performed[x] / occurrence[x])
     assert [(f.rule_id, f.x12_location) for f in errors] == [("IN-REQUIRED", "DTP*472")]
     assert errors[0].fhir_path.endswith(element)
+
+
+def test_encounter_diagnosis_naming_a_procedure_is_skipped_with_a_warning() -> None:
+    # Given an Encounter whose first diagnosis entry names its Procedure (R4 allows Condition | Procedure)
+    bundle = encounter_bundle()
+    encounter = _encounter(bundle)
+    encounter["diagnosis"] = [{"condition": {"reference": "Procedure/proc-1"}, "rank": 1}, *encounter["diagnosis"]]
+    encounter["diagnosis"][1]["rank"] = 2
+    # When it is taken in
+    result = run_intake(bundle)
+    # Then the claim is built from the Condition, and the Procedure entry is a warning naming its path
+    claim = _claim(result)
+    assert claim.diagnoses == ("F411",)
+    (warning,) = [f for f in result.claims[0].findings if f.fhir_path.endswith("diagnosis[0].condition")]
+    assert (warning.rule_id, warning.severity) == ("IN-REF", "warning")

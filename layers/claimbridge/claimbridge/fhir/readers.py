@@ -30,6 +30,7 @@ from claimbridge.fhir.index import LineError, SubmissionIndex, load_json
 from claimbridge.fhir.validation import validation_problems
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
 MAX_LINE_ERRORS = 1000
 MAX_NESTING = 128  # JSON containers open at once in a Bundle (FHIR needs a few dozen at most)
 BULK_MANIFEST_NAME = "manifest.json"
@@ -75,9 +76,17 @@ def _decompressed(source: Any, file_name: str) -> Iterator[IO[bytes]]:
     stream = binary_stream(source)
     if stream.peek(2)[:2] == _GZIP_MAGIC:
         with gzip.GzipFile(fileobj=stream, mode="rb") as unzipped:
+            _skip_bom(unzipped)
             yield unzipped  # type: ignore[misc]
     else:
+        _skip_bom(stream)
         yield stream
+
+
+def _skip_bom(stream: Any) -> None:
+    """Drop a UTF-8 byte order mark: JSON forbids writing one, but some EHR exports start with it."""
+    if stream.peek(3)[:3] == _UTF8_BOM:
+        stream.read(3)
 
 
 def _gzip_errors() -> tuple[type[BaseException], ...]:
@@ -319,6 +328,8 @@ def parse_manifest(raw: bytes, *, file_name: str) -> list[ManifestOutput]:
         relative = PurePosixPath(url)
         if "://" in url or relative.is_absolute() or ".." in relative.parts or not is_ndjson(url):
             raise FileFormatError(f"{path}.url", "url must name an .ndjson file relative to the manifest's folder")
+        if any(earlier.path == str(relative) for earlier in found):
+            raise FileFormatError(f"{path}.url", "the manifest lists this file twice")
         found.append(ManifestOutput(resource_type=resource_type, name=relative.name, path=str(relative)))
     if not found:
         raise FileFormatError(f"{file_name}:output", "the manifest lists no files")

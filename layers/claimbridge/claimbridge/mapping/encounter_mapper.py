@@ -66,6 +66,7 @@ from claimbridge.tenants.models import CrosswalkRow, PayerProfile
 PARTICIPATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
 MAX_LINES = 50
+_DIAGNOSIS_TYPES = ("Condition", "Procedure")  # R4 Encounter.diagnosis.condition
 MAX_DIAGNOSES = 12
 VOID_CHARGE_STATUSES = frozenset({"entered-in-error", "aborted"})  # never a price (a corrected ChargeItem may follow)
 _CENT = Decimal("0.01")
@@ -329,9 +330,13 @@ def _diagnoses(scope: ClaimScope) -> tuple[str, ...]:
     if entries:
         entries.sort(key=lambda pair: (pair[1].get("rank") if isinstance(pair[1].get("rank"), int) else 1_000, pair[0]))
         for index, entry in entries:
-            condition = scope.resolve(
-                entry.get("condition"), source=anchor, element=f"diagnosis[{index}].condition", types=("Condition",)
-            )
+            element = f"diagnosis[{index}].condition"
+            condition = scope.resolve(entry.get("condition"), source=anchor, element=element, types=_DIAGNOSIS_TYPES)
+            if condition.resource_type != "Condition":
+                scope.warn(
+                    "IN-REF", anchor.at(element), "diagnosis names a Procedure (R4 allows it); not an ICD-10 code"
+                )
+                continue
             conditions.append((condition, condition.at("code")))
     else:
         for condition in scope.resolver.referrers(anchor, "Condition.encounter"):

@@ -30,9 +30,8 @@ import json
 import posixpath
 import re
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from claimbridge.errors import FileFormatError, InputError, TenantError
 from claimbridge.events import (
@@ -42,6 +41,7 @@ from claimbridge.events import (
     FhirBundleSubmittedEvent,
     SubmittedS3Object,
 )
+from claimbridge.fhir import parse_manifest
 from claimbridge.pipeline.outcomes import RejectedSubmission, quarantine_submission
 from claimbridge.pipeline.ports import ObjectForbidden, ObjectMissing, PipelineDeps
 
@@ -68,22 +68,6 @@ class SubmittedOutcome(BaseModel):
     copied: int = 0
     quarantined: bool = False
     error_codes: tuple[str, ...] = ()
-
-
-class _ManifestOutput(BaseModel):
-    """One ``output`` entry of a Bulk Data complete-status body (other keys, e.g. ``count``, are kept as sent)."""
-
-    model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
-    type: str = Field(min_length=1)
-    url: str = Field(min_length=1)
-
-
-class _Manifest(BaseModel):
-    """What Claimbridge reads of ``manifest.json``: a Bulk Data complete-status body (FHIR Bulk Data export)."""
-
-    model_config = ConfigDict(extra="allow", hide_input_in_errors=True)
-    transactionTime: str = Field(min_length=1)
-    output: list[_ManifestOutput]
 
 
 def accept_submitted_event(
@@ -242,18 +226,16 @@ class _Copier:
     def bulk_set(self, pointer: SubmittedS3Object, prefix: str) -> int:
         """The manifest's NDJSON files first, then the manifest, so ingest finds every part when the manifest lands."""
         raw = self._read(pointer)
-        document, manifest = _parse_manifest(raw)
+        outputs = parse_manifest(raw, file_name=MANIFEST_NAME)  # the same checks as ingest applies to the copy
+        document = json.loads(raw)
         folder = posixpath.dirname(pointer.key)
         parts: list[tuple[str, str, str]] = []  # (path in the manifest, source key, file name)
-        for index, output in enumerate(manifest.output):
+        for index, output in enumerate(outputs):
             path = f"{MANIFEST_NAME}:output[{index}].url"
-            source_key = _resolve(folder, output.url, path)
-            name = posixpath.basename(source_key)
-            if not name.endswith(".ndjson"):
-                raise FileFormatError(path, "a bulk set lists .ndjson files only")
-            if any(name == other for _, _, other in parts):
+            source_key = posixpath.join(folder, output.path) if folder else output.path
+            if any(output.name == other for _, _, other in parts):
                 raise FileFormatError(path, "two output files have the same file name")
-            parts.append((path, source_key, name))
+            parts.append((path, source_key, output.name))
         for path, source_key, name in parts:
             self._copy(pointer.bucket, source_key, f"{prefix}/{name}", path=path)
         names = [name for _, _, name in parts]
@@ -298,32 +280,6 @@ class _Copier:
 
 def _foreign(path: str) -> TenantError:
     return TenantError(path, "the bucket is not owned by the sending account, or does not let Claimbridge read it")
-
-
-def _parse_manifest(raw: bytes) -> tuple[dict[str, Any], _Manifest]:
-    """The manifest as sent (to rewrite) and validated (to read); ``IN-FORMAT`` naming the field otherwise."""
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FileFormatError(MANIFEST_NAME, "not JSON") from exc
-    if not isinstance(document, dict):
-        raise FileFormatError(MANIFEST_NAME, "not a Bulk Data complete-status body (a JSON object)")
-    try:
-        manifest = _Manifest.model_validate(document)
-    except ValidationError as exc:
-        raise _format_error(MANIFEST_NAME, exc, separator=":") from exc
-    return document, manifest
-
-
-def _resolve(folder: str, url: str, path: str) -> str:
-    """The key of an ``output[].url``, relative to the manifest's folder and never outside it."""
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc or parts.query or parts.fragment or url.startswith("/"):
-        raise FileFormatError(path, "must be a path relative to the manifest's folder")
-    relative = posixpath.normpath(unquote(parts.path))
-    if relative in {".", ".."} or relative.startswith("../"):
-        raise FileFormatError(path, "must name a file inside the manifest's folder")
-    return posixpath.join(folder, relative) if folder else relative
 
 
 def _quarantine(
