@@ -107,6 +107,10 @@ class FakeS3:
         self.objects[(bucket, key)] = self._check(source_bucket, source_key, expected_source_owner)
         self.writes.append((bucket, key))
 
+    def metadata(self, bucket: str, key: str) -> dict[str, str]:
+        self._check(bucket, key, None)
+        return {}
+
     def open(self, bucket: str, key: str) -> Any:
         return io.BytesIO(self.get(bucket, key))
 

@@ -256,3 +256,25 @@ def test_ingest_cancelled_after_submission_is_held_in_version_asking_for_a_void(
     assert finding.rule_id == "IN-VERSION"
     assert finding.fhir_path.endswith("(Claim/clm-1).status")
     assert "void" in finding.fix
+
+
+def test_ingest_event_copy_echoes_the_ehrs_submission_id_in_its_operation_outcome(
+    infra: Infra, demo_tenant: TenantConfig
+) -> None:
+    # Given an NDJSON copy that accept_submission wrote for an event with submission_id sub-20260302-0001
+    lines = ndjson(bundle_resources(example())).decode() + "not json\n"
+    key = f"{TENANT}/events/ev-1/visit.ndjson"
+    boto3.client("s3").put_object(
+        Bucket=infra.inbound_bucket,
+        Key=key,
+        Body=lines.encode(),
+        Metadata={"claimbridge-submission-id": "sub-20260302-0001", "claimbridge-event-id": "ev-1"},
+    )
+
+    # When it is ingested
+    assert invoke_ingest((infra.inbound_bucket, key)) == {"batchItemFailures": []}
+
+    # Then the bad line is reported under the EHR's own submission id
+    assert infra.archive_keys(f"outbound/{TENANT}/OperationOutcome/") == [
+        f"outbound/{TENANT}/OperationOutcome/sub-20260302-0001.json"
+    ]

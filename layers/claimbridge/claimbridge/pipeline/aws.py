@@ -83,6 +83,14 @@ class S3ObjectStore:
             external = bool(expected_source_owner)
             raise _read_error(exc, "copy_object", source_bucket, source_key, external=external) from exc
 
+    def metadata(self, bucket: str, key: str) -> dict[str, str]:
+        """HEAD the object for its user metadata."""
+        try:
+            response = self._client.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            raise _read_error(exc, "head_object", bucket, key, external=False) from exc
+        return {name.lower(): value for name, value in response.get("Metadata", {}).items()}
+
     def open(self, bucket: str, key: str) -> Any:
         """The object's streaming body (botocore ``StreamingBody``: ``read(n)`` as the bytes arrive)."""
         try:

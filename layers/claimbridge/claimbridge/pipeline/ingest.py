@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, Json
 
 from claimbridge.claim import ClaimFrequency, ProfessionalClaim
 from claimbridge.errors import FileFormatError, InputError, StateConflict, TenantError
-from claimbridge.events import BusEventDetail, ClaimHeld, ClaimReady
+from claimbridge.events import SUBMISSION_ID_PATTERN, BusEventDetail, ClaimHeld, ClaimReady
 from claimbridge.fhir import BULK_MANIFEST_NAME, SubmissionIndex, is_ndjson, read_bulk_set, read_submission
 from claimbridge.findings import Finding, Severity
 from claimbridge.intake import AnchorScan, IntakeOutcome, MappedClaim, Withdrawal, iter_intake, line_error_findings
@@ -43,12 +43,14 @@ from claimbridge.pipeline.outcomes import (
     submission_id_for,
 )
 from claimbridge.pipeline.ports import ObjectMissing, ObjectStorePort, PipelineDeps
+from claimbridge.pipeline.submitted import METADATA_SUBMISSION_ID
 from claimbridge.state.models import REPLACEABLE_STATES, ClaimState, SourceIndex, StoredClaim, TenantRecord
 
 _SOURCE_KEY = re.compile(r"^(Claim|Encounter)/[A-Za-z0-9\-.]{1,64}$")
 CHUNK_ANCHORS = 100  # anchors per fan-out message: mapping + three DynamoDB writes each stays far below the timeout
 ANNOUNCE_BATCH = 10  # events are put on the bus (and marked announced) as soon as a PutEvents batch is full
 MAX_MANIFEST_BYTES = 1_000_000
+_SUBMISSION_ID = re.compile(SUBMISSION_ID_PATTERN)
 
 
 class IngestOutcome(BaseModel):
@@ -122,6 +124,21 @@ def submission_kind(key: str) -> SubmissionKind:
     return SubmissionKind.BUNDLE
 
 
+def _submission_of(objects: ObjectStorePort, bucket: str, key: str, default: str) -> tuple[str, str]:
+    """The object's real key and its submission id: the EHR's own ``submission_id`` for copies of an EventBridge
+    submission (S3 metadata written by ``accept_submission``, echoed back in the OperationOutcome), else ``default``.
+    """
+    try:
+        metadata = objects.metadata(bucket, key)
+    except ObjectMissing:
+        decoded = unquote_plus(key)
+        if decoded == key:
+            raise
+        key, metadata = decoded, objects.metadata(bucket, decoded)
+    sent = metadata.get(METADATA_SUBMISSION_ID, "")
+    return key, sent if _SUBMISSION_ID.match(sent) else default
+
+
 def _open(objects: ObjectStorePort, bucket: str, key: str) -> tuple[str, Any]:
     """The object as a stream, and its real key: S3 notifications may carry it URL-encoded (``red+flower.json``)."""
     try:
@@ -180,6 +197,7 @@ def ingest_object(bucket: str, key: str, deps: PipelineDeps) -> IngestOutcome:
         if not tenant_id:
             raise TenantError("object key", "the object key has no tenant segment")
         tenant = deps.store.get_tenant(tenant_id)
+        key, submission_id = _submission_of(deps.objects, bucket, key, submission_id)
         if kind == SubmissionKind.BULK_PART:
             deps.metrics.count("BulkFilesReceived", tenant_id=tenant_id)
             return IngestOutcome(tenant_id=tenant_id, submission_id=submission_id, waiting=True)

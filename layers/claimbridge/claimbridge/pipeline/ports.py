@@ -73,6 +73,10 @@ class ObjectStorePort(Protocol):
         """
         ...
 
+    def metadata(self, bucket: str, key: str) -> dict[str, str]:
+        """The object's user metadata (``x-amz-meta-*``, lower-case keys); ``ObjectMissing`` if it does not exist."""
+        ...
+
     def open(self, bucket: str, key: str) -> Any:
         """The object as a stream with ``read(n)`` (never loaded whole); ``ObjectMissing`` if it does not exist."""
         ...
