@@ -836,3 +836,26 @@ def test_intake_malformed_taxonomy_is_in_code_at_the_qualification_not_a_crash()
     (error,) = [f for f in rejected.findings if f.severity == "error"]
     assert error.rule_id == "IN-CODE"
     assert error.fhir_path.endswith("(Claim/clm-1).careTeam[0].qualification")
+
+
+def test_intake_corrected_claim_without_payer_claim_number_is_held_bh_clm_01() -> None:
+    # Given a corrected claim (related prior) that does not carry the payer's claim control number
+    bundle = example()
+    claim(bundle)["related"] = [
+        {
+            "relationship": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship", "code": "prior"}
+                ]
+            }
+        }
+    ]
+    # When it is taken in
+    result = run_intake(bundle)
+    # Then it is built as frequency 7 but held with BH-CLM-01 naming related[0].reference and REF*F8
+    (mapped,) = result.claims
+    assert mapped.claim.frequency == "7"
+    assert mapped.held
+    (error,) = [f for f in mapped.findings if f.severity == "error"]
+    assert (error.rule_id, error.x12_location) == ("BH-CLM-01", "2300 REF*F8")
+    assert error.fhir_path.endswith("(Claim/clm-1).related[0].reference")

@@ -657,6 +657,17 @@ def _frequency(scope: ClaimScope) -> tuple[ClaimFrequency, str | None]:
     frequency = (
         ClaimFrequency.VOID if scope.anchor.resource.get("status") == "cancelled" else ClaimFrequency.REPLACEMENT
     )
+    if number is None:
+        # Contract section 7 also allows the CLP07 Claimbridge recorded for ``related.claim``; until an 835 has
+        # recorded one, the payer's number is unknown and the claim cannot be sent (BH-CLM-01).
+        index = items(scope.anchor.resource.get("related")).index(related)
+        scope.hold(
+            "BH-CLM-01",
+            scope.anchor.at(f"related[{index}].reference"),
+            "corrected or void claim without the payer claim control number of the claim it replaces",
+            x12_location="2300 REF*F8",
+            fix="send Claim.related.reference.value = the payer claim control number (835 CLP07)",
+        )
     return frequency, number.strip() if number else None
 
 

@@ -17,11 +17,13 @@ from pydantic import BaseModel, ConfigDict
 from claimbridge.claim import ProfessionalClaim
 from claimbridge.clearinghouse.port import SubmissionReceipt
 from claimbridge.errors import ClaimsError, ClearinghouseError, ClearinghouseUnavailable, StateConflict, TenantError
-from claimbridge.events import ClaimSubmitted
+from claimbridge.events import ClaimHeld, ClaimSubmitted
+from claimbridge.findings import Finding, Severity
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.state.models import ClaimState, StoredClaim, SubmissionRecord
 from claimbridge.tenants import TenantConfig
 from claimbridge.x12 import writer
+from claimbridge.x12.escaping import X12WriteError
 from claimbridge.x12.reader import iter_segments
 
 MAX_CLAIMS_PER_INTERCHANGE = 500
@@ -110,7 +112,10 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
 
     fresh.sort(key=lambda c: (c.payer_key or "", c.claim_id))
     for start in range(0, len(fresh), MAX_CLAIMS_PER_INTERCHANGE):
-        record, x12_text, carried = _prepare(tenant, fresh[start : start + MAX_CLAIMS_PER_INTERCHANGE], deps)
+        prepared = _prepare(tenant, fresh[start : start + MAX_CLAIMS_PER_INTERCHANGE], deps)
+        if prepared is None:
+            continue
+        record, x12_text, carried = prepared
         sent, refused_now = _deliver(tenant, record, x12_text, carried, deps)
         submitted += sent
         refused += refused_now
@@ -132,8 +137,8 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
 
 def _prepare(
     tenant: TenantConfig, claims: Sequence[StoredClaim], deps: PipelineDeps
-) -> tuple[SubmissionRecord, str, list[StoredClaim]]:
-    """Claim the claims for a new interchange, then write, archive and record it.
+) -> tuple[SubmissionRecord, str, list[StoredClaim]] | None:
+    """Claim the claims for a new interchange, then write, archive and record it (``None``: the writer refused all).
 
     The claims are marked first (conditional on the revision read): when two deliveries race for the same claim,
     one loses here, before anything was written for it, releases what it marked and is retried.
@@ -152,8 +157,18 @@ def _prepare(
             deps.store.detach_pending_submission(claim)
         raise
     created = deps.clock()
-    payloads: list[ProfessionalClaim] = [c.claim for c in carried if c.claim is not None]
-    x12_text = writer.write_837p(payloads, tenant=tenant, control=control, created=created)
+    while True:
+        payloads: list[ProfessionalClaim] = [c.claim for c in carried if c.claim is not None]
+        try:
+            x12_text = writer.write_837p(payloads, tenant=tenant, control=control, created=created)
+            break
+        except X12WriteError as exc:
+            # Nothing was sent: hold the claim the writer refused and write the others under the same numbers.
+            refused = [c for c in carried if c.claim_id == exc.claim_id] or list(carried)
+            _hold_refused(tenant, refused, exc, deps)
+            carried = [c for c in carried if c not in refused]
+            if not carried:
+                return None
     transactions = transactions_of(x12_text)
     written = sorted(claim_id for ids in transactions.values() for claim_id in ids)
     if written != sorted(c.claim_id for c in carried):
@@ -174,6 +189,38 @@ def _prepare(
     )
     deps.store.create_submission(record)
     return record, x12_text, carried
+
+
+def _hold_refused(tenant: TenantConfig, claims: Sequence[StoredClaim], exc: X12WriteError, deps: PipelineDeps) -> None:
+    """A claim the 837P writer refuses (a value no valid 837P can carry) goes back to HELD with the reason, so one bad
+    claim never blocks the tenant's other claims nor loops in the queue."""
+    finding = Finding(
+        rule_id=exc.code,
+        severity=Severity.ERROR,
+        x12_location=exc.x12_location,
+        message=exc.reason,
+        fix="correct the source so the element fits the 837P, then send a new version",
+    )
+    events = []
+    for claim in claims:
+        released = deps.store.detach_pending_submission(claim)
+        reason = f"refused by the 837P writer at {exc.x12_location}"
+        received = deps.store.transition(released, ClaimState.RECEIVED, reason=reason, actor=deps.actor)
+        held = deps.store.transition(
+            received, ClaimState.HELD, reason=reason, actor=deps.actor, findings=(*claim.findings, finding)
+        )
+        events.append(
+            ClaimHeld(
+                tenant_id=tenant.tenant_id,
+                claim_id=held.claim_id,
+                source_key=held.source_key,
+                source_version=held.source_version,
+                rule_ids=(exc.code,),
+                error_count=1,
+            )
+        )
+    deps.events.publish(events)
+    deps.metrics.count("ClaimsRefusedByWriter", len(claims), tenant_id=tenant.tenant_id)
 
 
 def _resend(tenant: TenantConfig, submission_id: str, deps: PipelineDeps) -> tuple[int, int, list[StoredClaim]]:
