@@ -191,11 +191,11 @@ def test_submit_claims_unreadable_record_fails_alone(
 def test_submit_claims_a_claim_the_writer_refuses_is_held_and_the_others_are_sent(
     infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse, tmp_path: Path
 ) -> None:
-    # Given two READY claims, one for a patient whose family name has no character an 837P can carry (it maps:
-    # names are the biller's to check; the writer refuses an NM103 with no usable text)
+    # Given two READY claims, one for a patient (the subscriber) sent without an address: it maps, but no valid
+    # 837P can carry a subscriber-patient without 2010BA N3, so the writer refuses it
     bundle = json.loads((BUNDLES / "telehealth-90837-home.json").read_text(encoding="utf-8"))
     patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
-    patient["name"][0]["family"] = "\u674e"
+    del patient["address"]
     boto3.client("s3").put_object(
         Bucket=infra.inbound_bucket, Key=f"{TENANT}/corrected.json", Body=json.dumps(bundle).encode()
     )
@@ -209,13 +209,13 @@ def test_submit_claims_a_claim_the_writer_refuses_is_held_and_the_others_are_sen
     # When submit_claims handles the batch
     response = invoke(submit_queue_event(infra))
 
-    # Then the batch succeeds: the refused claim is HELD with X12-WRITE naming NM103, the other claim is SUBMITTED
+    # Then the batch succeeds: the refused claim is HELD with X12-WRITE naming 2010BA N3, the other claim is SUBMITTED
     assert response == {"batchItemFailures": []}
     held = infra.store.get_claim(TENANT, corrected_id)
     assert held is not None
     assert held.state == ClaimState.HELD
     assert held.pending_submission_id is None
-    assert any(f.rule_id == "X12-WRITE" and "NM103" in f.x12_location for f in held.findings)
+    assert any(f.rule_id == "X12-WRITE" and f.x12_location == "2010BA N3" for f in held.findings)
     sent = infra.store.get_claim(TENANT, claim_id_for(TENANT, "Claim/clm-2"))
     assert sent is not None
     assert sent.state == ClaimState.SUBMITTED

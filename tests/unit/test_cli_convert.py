@@ -242,11 +242,20 @@ def test_python_dash_m_claimbridge_runs_the_same_cli(tmp_path: Path) -> None:
 
 
 def test_cli_convert_holds_only_the_claim_the_writer_refuses(tmp_path: Path) -> None:
-    # Given two COMM-A claims, one with a patient name that has no X12-writable character
+    # Given two COMM-A claims, one for a dependent patient without an address (2010CA N3 is required)
     good = example()
     bad = example()
     claim(bad)["id"] = "clm-unwritable"
-    resource(bad, "Patient")["name"] = [{"family": "\U0001f642\U0001f642", "given": ["\U0001f642"]}]
+    bad["entry"].append(
+        {"fullUrl": "urn:uuid:rp", "resource": {"resourceType": "RelatedPerson", "id": "rp", "name": [{"family": "H"}]}}
+    )
+    resource(bad, "RelatedPerson")["patient"] = claim(bad)["patient"]
+    coverage = resource(bad, "Coverage")
+    coverage["relationship"] = {
+        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/subscriber-relationship", "code": "child"}]
+    }
+    coverage["subscriber"] = {"reference": "urn:uuid:rp"}
+    del resource(bad, "Patient")["address"]
     (tmp_path / "good.json").write_text(json.dumps(good))
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     # When both are converted
@@ -256,7 +265,7 @@ def test_cli_convert_holds_only_the_claim_the_writer_refuses(tmp_path: Path) -> 
     outcomes = {c["source_key"]: c for c in findings["claims"]}
     assert outcomes["Claim/clm-1"]["outcome"] == "READY"
     assert outcomes["Claim/clm-unwritable"]["outcome"] == "HELD"
-    assert outcomes["Claim/clm-unwritable"]["findings"][0]["x12_location"]
+    assert outcomes["Claim/clm-unwritable"]["findings"][0]["x12_location"] == "2010CA N3"
     (interchange,) = out.glob("*.x12")
     assert interchange.read_text().count("CLM*") == 1
 

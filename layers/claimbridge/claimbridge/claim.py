@@ -124,13 +124,28 @@ class BillingProvider(BaseModel):
 
 
 class Clinician(BaseModel):
-    """A person provider: rendering (2310B/2420A), supervising (2310D) or referring (2310A)."""
+    """A person provider: rendering (2310B/2420A), supervising (2310D/2420D) or referring (2310A)."""
 
     model_config = _FROZEN
 
     npi: Npi
     name: PersonName
     taxonomy: Taxonomy | None = None
+    fhir_path: str = ""
+
+
+class ServiceFacility(BaseModel):
+    """2310C: where the service was rendered, sent only when that is not the billing provider's address.
+
+    ``name`` is NM103 (the Location's name), ``npi`` NM109 when the place has its own NPI (Location or its managing
+    Organization); never the patient's home (telehealth to the home is POS 10 and has no 2310C).
+    """
+
+    model_config = _FROZEN
+
+    name: Annotated[str, Field(min_length=1)]
+    npi: Npi | None = None
+    address: Address
     fhir_path: str = ""
 
 
@@ -213,6 +228,7 @@ class ServiceLine(BaseModel):
     line_control_number: Annotated[str, Field(min_length=1, max_length=50)]
     prior_authorization: Annotated[str | None, Field(max_length=50)] = None
     rendering_override: Clinician | None = None
+    supervising_override: Clinician | None = None
     documented_minutes: Annotated[int | None, Field(ge=0)] = None
     telehealth: TelehealthFacts = TelehealthFacts()
     fhir_path: str = ""
@@ -294,10 +310,12 @@ class ProfessionalClaim(BaseModel):
     frequency: ClaimFrequency = ClaimFrequency.ORIGINAL
     payer_claim_control_number: Annotated[str | None, Field(max_length=50)] = None
     prior_authorization: Annotated[str | None, Field(max_length=50)] = None
+    referral_number: Annotated[str | None, Field(max_length=50)] = None
     diagnoses: Annotated[tuple[IcdCode, ...], Field(min_length=1, max_length=12)]
     rendering: Clinician | None = None
     referring: Clinician | None = None
     supervising: Clinician | None = None
+    service_facility: ServiceFacility | None = None
     lines: Annotated[tuple[ServiceLine, ...], Field(min_length=1, max_length=50)]
     other_payers: Annotated[tuple[OtherPayer, ...], Field(max_length=10)] = ()
 

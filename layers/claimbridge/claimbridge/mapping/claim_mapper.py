@@ -47,9 +47,12 @@ from claimbridge.mapping.codes import (
     TIN_SYSTEM,
     V2_0203_SYSTEM,
 )
+from claimbridge.mapping.facility import service_facility
 from claimbridge.mapping.ids import claim_id_for
+from claimbridge.mapping.limits import checked_identifier, checked_text
 from claimbridge.mapping.lines import map_lines
 from claimbridge.mapping.parties import birth_date, clinician, first_address, gender, npi_of, person_name
+from claimbridge.mapping.referral import referral_number
 from claimbridge.mapping.scope import ClaimScope, MappingProblem, ValidationCache, invalid_value_findings, problem
 from claimbridge.mapping.values import first_code, has_code, instant, items, obj, text
 from claimbridge.tenants import TenantConfig, TenantPayer
@@ -211,13 +214,23 @@ def _build(
                 diagnosis_positions=diagnoses[1],
                 rendering=team[0],
                 care_team=team[3],
+                supervising=team[1],
+                supervisors=team[4],
             )
         )
     _compare_total(scope, lines)
+    frequency_and_number = attempt(lambda: _frequency(scope))
+    referral = attempt(lambda: referral_number(scope))
     if errors or billing is None or coverage is None or diagnoses is None or team is None or lines is None:
         return None
+    if frequency_and_number is None:  # only with an error recorded; the check narrows the type
+        return None
     payer, responsibility, subscriber, patient_model, prior_auth, others = coverage
-    frequency, payer_claim_number = _frequency(scope)
+    frequency, payer_claim_number = frequency_and_number
+    place_of_service = lines[0].place_of_service or scope.tenant.defaults.place_of_service
+    facility = attempt(lambda: service_facility(scope, billing=billing, place_of_service=place_of_service))
+    if errors:
+        return None
     try:
         return ProfessionalClaim(
             claim_id=claim_id,
@@ -231,14 +244,16 @@ def _build(
             pay_to_address=_pay_to(scope),
             subscriber=subscriber,
             patient=patient_model,
-            place_of_service=lines[0].place_of_service or scope.tenant.defaults.place_of_service,
+            place_of_service=place_of_service,
             frequency=frequency,
             payer_claim_control_number=payer_claim_number,
             prior_authorization=prior_auth,
+            referral_number=referral,
             diagnoses=diagnoses[0],
             rendering=team[0],
             supervising=team[1],
             referring=team[2],
+            service_facility=facility,
             lines=lines,
             other_payers=map_other_payers(scope, others, lines),
         )
@@ -307,7 +322,11 @@ def _billing_provider(scope: ClaimScope) -> BillingProvider:
         return configured
     if located.resource_type == "Practitioner":
         return configured.model_copy(
-            update={"entity": EntityType.PERSON, "organization_name": "", "person_name": person_name(located)}
+            update={
+                "entity": EntityType.PERSON,
+                "organization_name": "",
+                "person_name": person_name(located, scope=scope),
+            }
         )
     tin = configured.tin
     tin_type = configured.tin_type
@@ -320,8 +339,10 @@ def _billing_provider(scope: ClaimScope) -> BillingProvider:
                 )
             tin, tin_type = digits, "EI"
             break
-    address = first_address(located, nine_digit_zip=True) or configured.address
+    address = first_address(located, nine_digit_zip=True, scope=scope) or configured.address
     name = text(located.resource.get("name"))
+    if name:
+        checked_text(scope, name, fhir_path=located.at("name"), x12_location="2010AA NM103", max_length=60)
     return configured.model_copy(
         update={
             "entity": EntityType.ORGANIZATION,
@@ -376,7 +397,7 @@ def _coverage(
         )
     payer = _payer(scope, coverage)
     subscriber, patient_model = _subscriber(scope, coverage, patient)
-    auth_numbers = [value for value in items(insurance.get("preAuthRef")) if text(value)]
+    auth_numbers = [(i, value) for i, value in enumerate(items(insurance.get("preAuthRef"))) if text(value)]
     if len(auth_numbers) > 1:
         scope.warn(
             "IN-REQUIRED",
@@ -384,7 +405,16 @@ def _coverage(
             "more than one prior authorization number; the first is sent",
             x12_location="2300 REF*G1",
         )
-    prior_auth = auth_numbers[0].strip() if auth_numbers else None
+    prior_auth = (
+        checked_identifier(
+            auth_numbers[0][1],
+            fhir_path=anchor.at(f"insurance[{index}].preAuthRef[{auth_numbers[0][0]}]"),
+            x12_location="2300 REF*G1 REF02",
+            max_length=50,
+        )
+        if auth_numbers
+        else None
+    )
     others = other_coverages(
         scope, patient, non_focal, focal_position=position, payer_of=_payer, subscriber_of=_subscriber
     )
@@ -438,28 +468,37 @@ def _match_payer(tenant: TenantConfig, identifiers: list[tuple[str | None, str, 
     return None
 
 
-def _member_ids(coverage: Located) -> tuple[str | None, str | None]:
-    """(identifier typed MB, subscriberId)."""
+def _member_ids(coverage: Located) -> tuple[str | None, str | None, dict[str, str]]:
+    """(identifier typed MB, subscriberId, the FHIR path of each value found)."""
     member = None
-    for raw in items(coverage.resource.get("identifier")):
+    paths: dict[str, str] = {}
+    for index, raw in enumerate(items(coverage.resource.get("identifier"))):
         if isinstance(raw, dict) and has_code(raw.get("type"), V2_0203_SYSTEM, "MB") and text(raw.get("value")):
             member = str(raw["value"]).strip()
+            paths[member] = coverage.at(f"identifier[{index}].value")
             break
     subscriber_id = text(coverage.resource.get("subscriberId"))
-    return member, subscriber_id.strip() if subscriber_id else None
+    if subscriber_id:
+        paths.setdefault(subscriber_id.strip(), coverage.at("subscriberId"))
+    return member, subscriber_id.strip() if subscriber_id else None, paths
 
 
 def _group_number(coverage: Located) -> str | None:
-    for entry in items(coverage.resource.get("class")):
+    """SBR03 from the Coverage ``class`` typed ``group``: an identifier, so it must fit unchanged (1-50)."""
+    for index, entry in enumerate(items(coverage.resource.get("class"))):
         if isinstance(entry, dict) and has_code(entry.get("type"), COVERAGE_CLASS_SYSTEM, "group"):
-            return text(entry.get("value"))
+            value = text(entry.get("value"))
+            if value is None:
+                return None
+            where = coverage.at(f"class[{index}].value")
+            return checked_identifier(value, fhir_path=where, x12_location="2000B SBR03", max_length=50)
     return None
 
 
 def _subscriber(scope: ClaimScope, coverage: Located, patient: Located) -> tuple[Subscriber, Patient | None]:
     """2010BA and 2000C/2010CA by ``Coverage.relationship`` (contract section 6)."""
     relationship = first_code(coverage.resource.get("relationship"), [SUBSCRIBER_RELATIONSHIP_SYSTEM])
-    member, subscriber_id = _member_ids(coverage)
+    member, subscriber_id, id_paths = _member_ids(coverage)
     group = _group_number(coverage)
     subscriber_ref = coverage.resource.get("subscriber")
     if relationship is None and coverage.resource.get("relationship") is not None:
@@ -486,6 +525,7 @@ def _subscriber(scope: ClaimScope, coverage: Located, patient: Located) -> tuple
                 "member id (subscriberId or identifier typed MB) is required",
                 x12_location="2010BA NM109",
             )
+        member_id = _checked_member_id(member_id, id_paths)
         return _as_subscriber(scope, patient, member_id, group), None
     if relationship not in PATIENT_RELATIONSHIP:
         raise problem("IN-CODE", coverage.at("relationship"), "relationship code is not one of the R4 subscriber codes")
@@ -496,24 +536,32 @@ def _subscriber(scope: ClaimScope, coverage: Located, patient: Located) -> tuple
             "subscriberId is required when the patient is not the subscriber",
             x12_location="2010BA NM109",
         )
+    subscriber_id = _checked_member_id(subscriber_id, id_paths)
     holder = scope.resolve(subscriber_ref, source=coverage, element="subscriber", types=("Patient", "RelatedPerson"))
     patient_model = Patient(
-        name=person_name(patient),
+        name=person_name(patient, scope=scope),
         relationship=PATIENT_RELATIONSHIP[relationship],  # type: ignore[arg-type]
         birth_date=birth_date(scope, patient),
         gender=gender(patient),
-        address=first_address(patient),
+        address=first_address(patient, scope=scope),
     )
     return _as_subscriber(scope, holder, subscriber_id, group), patient_model
 
 
+def _checked_member_id(member_id: str, paths: dict[str, str]) -> str:
+    """NM109 (2-80): a member id the payer would not recognise once changed is never cut or rewritten."""
+    return checked_identifier(
+        member_id, fhir_path=paths[member_id], x12_location="2010BA NM109", max_length=80, min_length=2
+    )
+
+
 def _as_subscriber(scope: ClaimScope, person: Located, member_id: str, group: str | None) -> Subscriber:
     return Subscriber(
-        name=person_name(person),
+        name=person_name(person, scope=scope),
         member_id=member_id,
         birth_date=birth_date(scope, person),
         gender=gender(person),
-        address=first_address(person),
+        address=first_address(person, scope=scope),
         group_number=group,
     )
 
@@ -569,8 +617,9 @@ def _has_role(entry: JsonObject, roles: tuple[tuple[str, str], ...]) -> bool:
 
 def _care_team(
     scope: ClaimScope, billing: BillingProvider | None
-) -> tuple[Clinician | None, Clinician | None, Clinician | None, dict[int, Clinician]]:
-    """(rendering, supervising, referring, line clinicians by careTeam sequence) from ``Claim.careTeam``."""
+) -> tuple[Clinician | None, Clinician | None, Clinician | None, dict[int, Clinician], dict[int, Clinician]]:
+    """(rendering, supervising, referring, line clinicians and line supervisors by careTeam sequence) from
+    ``Claim.careTeam``: a line naming a supervisor other than the claim's gets 2420D (contract section 5)."""
     anchor = scope.anchor
     team = [(i, e) for i, e in enumerate(items(anchor.resource.get("careTeam"))) if isinstance(e, dict)]
     team.sort(key=lambda pair: (pair[1].get("sequence") or 0, pair[0]))
@@ -609,13 +658,16 @@ def _care_team(
         for s in items(item.get("careTeamSequence"))
     }
     by_sequence: dict[int, Clinician] = {}
+    supervisors: dict[int, Clinician] = {}
     for index, entry in team:
         sequence = entry.get("sequence")
         if not isinstance(sequence, int) or sequence not in named:
             continue
         if entry.get("role") is None or _has_role(entry, _RENDERING_ROLES):
             by_sequence[sequence] = member(index, entry)
-    return rendering, supervising, referring, by_sequence
+        elif _has_role(entry, _SUPERVISOR_ROLES):
+            supervisors[sequence] = member(index, entry)
+    return rendering, supervising, referring, by_sequence, supervisors
 
 
 def _referral_requester(scope: ClaimScope) -> Clinician | None:
@@ -668,7 +720,10 @@ def _frequency(scope: ClaimScope) -> tuple[ClaimFrequency, str | None]:
             x12_location="2300 REF*F8",
             fix="send Claim.related.reference.value = the payer claim control number (835 CLP07)",
         )
-    return frequency, number.strip() if number else None
+        return frequency, None
+    index = items(scope.anchor.resource.get("related")).index(related)
+    where = scope.anchor.at(f"related[{index}].reference.value")
+    return frequency, checked_identifier(number, fhir_path=where, x12_location="2300 REF*F8 REF02", max_length=50)
 
 
 def _compare_total(scope: ClaimScope, lines: tuple[Any, ...] | None) -> None:

@@ -440,7 +440,10 @@ def other_coverages(
             subscriber, dependent = subscriber_of(scope, coverage, patient)
         except MappingProblem as exc:
             finding = exc.finding
-            location = finding.x12_location.replace("2010BB", "2330B").replace("2010BA", "2330A") or "2320"
+            location = (
+                finding.x12_location.replace("2010BB", "2330B").replace("2010BA", "2330A").replace("2000B", "2320")
+                or "2320"
+            )
             scope.holds.append(finding.model_copy(update={"x12_location": location}))
             continue
         found.append(

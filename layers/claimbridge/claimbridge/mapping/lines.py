@@ -21,6 +21,7 @@ from claimbridge.mapping.codes import (
     UCUM_SYSTEM,
     is_evaluation_and_management,
 )
+from claimbridge.mapping.limits import checked_identifier
 from claimbridge.mapping.scope import ClaimScope, problem
 from claimbridge.mapping.values import codings, first_code, full_date, has_code, items, number, obj, text, whole_minutes
 from claimbridge.tenants.models import CrosswalkRow
@@ -83,8 +84,14 @@ def map_lines(
     diagnosis_positions: dict[int, int],
     rendering: Clinician | None,
     care_team: dict[int, Clinician],
+    supervising: Clinician | None = None,
+    supervisors: dict[int, Clinician] | None = None,
 ) -> tuple[ServiceLine, ...]:
-    """Every ``Claim.item`` by ``sequence``; a line that cannot be built raises a ``MappingProblem``."""
+    """Every ``Claim.item`` by ``sequence``; a line that cannot be built raises a ``MappingProblem``.
+
+    ``care_team`` and ``supervisors`` are the rendering and supervising careTeam members items name by
+    ``careTeamSequence``; one other than the claim's ``rendering`` / ``supervising`` becomes 2420A / 2420D.
+    """
     claim = scope.anchor
     raw_items = [(i, item) for i, item in enumerate(items(claim.resource.get("item"))) if isinstance(item, dict)]
     if not raw_items:
@@ -116,6 +123,7 @@ def map_lines(
                 line_control_number=f"{claim_id}-{draft.sequence}",
                 prior_authorization=_line_authorization(draft),
                 rendering_override=_line_rendering(draft, rendering, care_team),
+                supervising_override=_line_rendering(draft, supervising, supervisors or {}),
                 documented_minutes=draft.minutes,
                 telehealth=_telehealth(scope, draft),
                 fhir_path=draft.path,
@@ -387,14 +395,20 @@ def _pointers(scope: ClaimScope, draft: _Draft, positions: dict[int, int]) -> tu
 
 
 def _line_authorization(draft: _Draft) -> str | None:
-    for extension in items(draft.item.get("extension")):
+    """2400 REF*G1 from the Da Vinci PAS extension: an identifier, so it must fit REF02 (1-50) unchanged."""
+    for index, extension in enumerate(items(draft.item.get("extension"))):
         if isinstance(extension, dict) and extension.get("url") == PAS_AUTHORIZATION_NUMBER_URL:
-            return text(extension.get("valueString"))
+            number = text(extension.get("valueString"))
+            if number is None:
+                return None
+            where = f"{draft.path}.extension[{index}].valueString"
+            return checked_identifier(number, fhir_path=where, x12_location="2400 REF*G1 REF02", max_length=50)
     return None
 
 
 def _line_rendering(draft: _Draft, rendering: Clinician | None, care_team: dict[int, Clinician]) -> Clinician | None:
-    """2420A: the first clinician ``careTeamSequence`` names who is not the claim's rendering clinician."""
+    """2420A (2420D): the first clinician ``careTeamSequence`` names who is not the claim's rendering (supervising)
+    clinician, among the careTeam members of that role."""
     for sequence in items(draft.item.get("careTeamSequence")):
         member = care_team.get(sequence) if isinstance(sequence, int) else None
         if member is not None and (rendering is None or member.npi != rendering.npi):

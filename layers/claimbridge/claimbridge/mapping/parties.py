@@ -8,6 +8,7 @@ from datetime import date
 from claimbridge.claim import Address, Clinician, Gender, PersonName
 from claimbridge.fhir import JsonObject, Located, UnresolvedReference, identifier_pairs
 from claimbridge.mapping.codes import NPI_SYSTEM, NUCC_SYSTEM, usps_state
+from claimbridge.mapping.limits import checked_text
 from claimbridge.mapping.scope import ClaimScope, problem
 from claimbridge.mapping.values import first_code, full_date, items, obj, text
 from claimbridge.tenants.models import RosterProvider
@@ -18,8 +19,12 @@ _GENDERS = {"male": Gender.MALE, "female": Gender.FEMALE}
 _NAME_PREFERENCE = ("official", "usual", None)
 
 
-def person_name(located: Located) -> PersonName:
-    """The official (else usual, else first current) HumanName; no family name is ``IN-REQUIRED``."""
+def person_name(located: Located, *, scope: ClaimScope | None = None) -> PersonName:
+    """The official (else usual, else first current) HumanName; no family name is ``IN-REQUIRED``.
+
+    The parts are checked against NM103/NM104/NM105 (60/35/25 X12 characters): a family name with no usable
+    character is ``IN-CODE``, a part the 837P would cut or drop a warning on ``scope``.
+    """
     names = [(index, name) for index, name in enumerate(items(located.resource.get("name"))) if isinstance(name, dict)]
     current = [(index, name) for index, name in names if name.get("use") not in {"old", "anonymous"}] or names
     for use in _NAME_PREFERENCE:
@@ -33,18 +38,39 @@ def person_name(located: Located) -> PersonName:
     if family is None:
         where = located.at(f"name[{index}].family")
         raise problem("IN-REQUIRED", where, "family name is required", x12_location="NM103")
-    given = [g.strip() for g in items(name.get("given")) if text(g)]
-    return PersonName(last=family.strip(), first=given[0] if given else "", middle=given[1] if len(given) > 1 else "")
+    name_path = located.at(f"name[{index}]")
+    checked_text(scope, family, fhir_path=f"{name_path}.family", x12_location="NM103", max_length=60)
+    given = [(i, g.strip()) for i, g in enumerate(items(name.get("given"))) if text(g)]
+    for (i, part), (location, limit) in zip(given, (("NM104", 35), ("NM105", 25)), strict=False):
+        checked_text(
+            scope, part, fhir_path=f"{name_path}.given[{i}]", x12_location=location, max_length=limit, min_length=0
+        )
+    return PersonName(
+        last=family.strip(), first=given[0][1] if given else "", middle=given[1][1] if len(given) > 1 else ""
+    )
 
 
-def us_address(address: JsonObject, path: str, *, nine_digit_zip: bool = False) -> Address:
-    """A FHIR Address as N3/N4: USPS state (full names converted), ZIP 5 or 9 digits without the hyphen."""
+def us_address(
+    address: JsonObject, path: str, *, nine_digit_zip: bool = False, scope: ClaimScope | None = None
+) -> Address:
+    """A FHIR Address as N3/N4: USPS state (full names converted), ZIP 5 or 9 digits without the hyphen.
+
+    Street lines (N301, further lines joined into N302: 55 X12 characters each) and city (N401, 2-30) with nothing
+    usable are ``IN-CODE``; what the 837P would cut is a warning on ``scope``.
+    """
     lines = [line.strip() for line in items(address.get("line")) if text(line)]
     if not lines:
         raise problem("IN-REQUIRED", f"{path}.line", "street line is required", x12_location="N301")
     city = text(address.get("city"))
     if city is None:
         raise problem("IN-REQUIRED", f"{path}.city", "city is required", x12_location="N401")
+    second = " ".join(lines[1:])
+    checked_text(None, f"{lines[0]} {second}", fhir_path=f"{path}.line", x12_location="N301", max_length=55)
+    checked_text(scope, lines[0], fhir_path=f"{path}.line[0]", x12_location="N301", max_length=55, min_length=0)
+    if second:
+        where = f"{path}.line[1]" if len(lines) == 2 else f"{path}.line"
+        checked_text(scope, second, fhir_path=where, x12_location="N302", max_length=55, min_length=0)
+    checked_text(scope, city, fhir_path=f"{path}.city", x12_location="N401", max_length=30, min_length=2)
     raw_state = text(address.get("state"))
     state = usps_state(raw_state) if raw_state else None
     if state is None:
@@ -58,16 +84,16 @@ def us_address(address: JsonObject, path: str, *, nine_digit_zip: bool = False) 
         raise problem(
             "IN-CODE", f"{path}.postalCode", "billing provider ZIP must have 9 digits", x12_location="2010AA N403"
         )
-    second = " ".join(lines[1:])
     street = (lines[0], second) if second else (lines[0],)
     return Address(lines=street, city=city.strip(), state=state, postal_code=zip_code)
 
 
-def first_address(located: Located, *, nine_digit_zip: bool = False) -> Address | None:
+def first_address(located: Located, *, nine_digit_zip: bool = False, scope: ClaimScope | None = None) -> Address | None:
     """The first current address of a resource, converted; ``None`` when it has none."""
     for index, address in enumerate(items(located.resource.get("address"))):
         if isinstance(address, dict) and address.get("use") != "old":
-            return us_address(address, located.at(f"address[{index}]"), nine_digit_zip=nine_digit_zip)
+            where = located.at(f"address[{index}]")
+            return us_address(address, where, nine_digit_zip=nine_digit_zip, scope=scope)
     return None
 
 
@@ -169,7 +195,7 @@ def clinician(
     if taxonomy is None:
         roster = scope.tenant.roster_provider(npi)
         taxonomy = roster.taxonomy if roster is not None else None
-    return Clinician(npi=npi, name=person_name(located), taxonomy=taxonomy, fhir_path=path)
+    return Clinician(npi=npi, name=person_name(located, scope=scope), taxonomy=taxonomy, fhir_path=path)
 
 
 def _role_taxonomy(scope: ClaimScope, role: Located | None, practitioner: Located) -> str | None:

@@ -138,15 +138,16 @@ class ClaimScope:
         return self.touch(found)
 
     def warn(self, rule_id: str, fhir_path: str, message: str, *, x12_location: str = "") -> None:
-        self.warnings.append(
-            Finding(
-                rule_id=rule_id,
-                severity=Severity.WARNING,
-                fhir_path=fhir_path,
-                x12_location=x12_location,
-                message=message,
-            )
+        """A warning travels with the claim; the same one twice (a reference two parts resolve) is kept once."""
+        finding = Finding(
+            rule_id=rule_id,
+            severity=Severity.WARNING,
+            fhir_path=fhir_path,
+            x12_location=x12_location,
+            message=message,
         )
+        if finding not in self.warnings:
+            self.warnings.append(finding)
 
     def hold(self, rule_id: str, fhir_path: str, message: str, *, x12_location: str = "", fix: str = "") -> None:
         """An error that still lets the claim be built: it is stored HELD with this finding."""

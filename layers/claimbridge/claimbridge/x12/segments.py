@@ -218,7 +218,9 @@ def hl(*, number: int, parent: int | None, level_code: str, has_children: bool) 
 
 def prv(*, loop: str, provider_code: str, taxonomy: str) -> OutSegment:
     """PRV Provider Information: ``PRV*BI*PXC*193400000X~`` (BI billing, PE performing), NUCC taxonomy."""
-    return OutSegment("PRV", (provider_code, "PXC", x12_id(taxonomy, max_length=10, location=f"{loop} PRV03")))
+    return OutSegment(
+        "PRV", (provider_code, "PXC", x12_id(taxonomy, max_length=10, min_length=10, location=f"{loop} PRV03"))
+    )
 
 
 def n3(*, loop: str, lines: tuple[str, ...]) -> OutSegment:

@@ -32,6 +32,7 @@ from claimbridge.claim import (
     PayerResponsibility,
     PriorAdjudication,
     ProfessionalClaim,
+    ServiceFacility,
     ServiceLine,
     Subscriber,
 )
@@ -339,7 +340,8 @@ def _loop_2000c(hl_number: int, subscriber_hl: int, patient: Patient) -> list[Ou
 
 
 def _loop_2300(claim: ProfessionalClaim) -> list[OutSegment]:
-    """2300 Claim: CLM, REF*G1 (prior authorization), REF*F8 (frequency 7/8), HI, then 2310A/B/D and 2400."""
+    """2300 Claim: CLM, REF*9F (referral), REF*G1 (prior authorization), REF*F8 (frequency 7/8), HI, then 2310A-D,
+    2320 and 2400 (REF segments in the TR3's order: 9F, G1, F8)."""
     out = [
         seg.clm(
             claim_id=claim.claim_id,
@@ -348,6 +350,8 @@ def _loop_2300(claim: ProfessionalClaim) -> list[OutSegment]:
             frequency=claim.frequency.value,
         )
     ]
+    if claim.referral_number:
+        out.append(seg.ref(loop="2300", qualifier="9F", value=claim.referral_number))
     if claim.prior_authorization:
         out.append(seg.ref(loop="2300", qualifier="G1", value=claim.prior_authorization))
     if claim.frequency in (ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID):
@@ -359,6 +363,9 @@ def _loop_2300(claim: ProfessionalClaim) -> list[OutSegment]:
         out += _clinician("2310A", "DN", claim.referring, with_taxonomy=False)
     if claim.rendering is not None and claim.rendering.npi != claim.billing_provider.npi:
         out += _clinician("2310B", "82", claim.rendering, with_taxonomy=True)
+    facility = claim.service_facility
+    if facility is not None and facility.address != claim.billing_provider.address:
+        out += _loop_2310c(facility)
     if claim.supervising is not None:
         out += _clinician("2310D", "DQ", claim.supervising, with_taxonomy=False)
     _check_prior_payers(claim)
@@ -370,7 +377,7 @@ def _loop_2300(claim: ProfessionalClaim) -> list[OutSegment]:
 
 
 def _clinician(loop: str, entity_code: str, clinician: Clinician, *, with_taxonomy: bool) -> list[OutSegment]:
-    """2310A/2310B/2310D/2420A: ``NM1*82*1*RIVERA*JORDAN****XX*1111111112~`` (+ ``PRV*PE*PXC*1041C0700X~``)."""
+    """2310A/B/D, 2420A/D: ``NM1*82*1*RIVERA*JORDAN****XX*1111111112~`` (+ ``PRV*PE*PXC*1041C0700X~``)."""
     out = [
         seg.nm1(
             loop=loop,
@@ -388,8 +395,27 @@ def _clinician(loop: str, entity_code: str, clinician: Clinician, *, with_taxono
     return out
 
 
+def _loop_2310c(facility: ServiceFacility) -> list[OutSegment]:
+    """2310C Service Facility Location: ``NM1*77*2*EASTSIDE CLINIC*****XX*1234567893~``, N3, N4.
+
+    Required by the TR3 only when the service was rendered somewhere other than the 2010AA address (the writer
+    drops it when the two are equal); NM108/NM109 only when the facility has an NPI.
+    """
+    return [
+        seg.nm1(
+            loop="2310C",
+            entity_code="77",
+            person=False,
+            last_or_organization=facility.name,
+            id_qualifier="XX" if facility.npi else "",
+            identifier=facility.npi or "",
+        ),
+        *_address("2310C", facility.address),
+    ]
+
+
 def _loop_2400(number: int, line: ServiceLine, claim: ProfessionalClaim) -> list[OutSegment]:
-    """2400 Service Line: LX, SV1, ``DTP*472~``, REF*G1 (line authorization), REF*6R (line control), 2420A."""
+    """2400 Service Line: LX, SV1, ``DTP*472~``, REF*G1 (line authorization), REF*6R (line control), 2420A, 2420D."""
     if max(line.diagnosis_pointers) > len(claim.diagnoses):
         raise X12WriteError(f"2400 LX{number} SV107", "diagnosis pointer beyond the HI codes")
     line_pos = line.place_of_service if line.place_of_service != claim.place_of_service else None
@@ -411,6 +437,9 @@ def _loop_2400(number: int, line: ServiceLine, claim: ProfessionalClaim) -> list
     override = line.rendering_override
     if override is not None and (claim.rendering is None or override.npi != claim.rendering.npi):
         out += _clinician("2420A", "82", override, with_taxonomy=True)
+    supervising = line.supervising_override
+    if supervising is not None and (claim.supervising is None or supervising.npi != claim.supervising.npi):
+        out += _clinician("2420D", "DQ", supervising, with_taxonomy=False)
     for other in claim.other_payers:
         out += _loop_2430(other, line)
     return out
