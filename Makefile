@@ -9,9 +9,13 @@ PYTHON ?= $(shell for p in python3.12 $$(ls -d /root/.pyenv/versions/3.12*/bin/p
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# LinuxForHealth x12 (pydantic 1) for the contract test, kept apart from the runtime venv.
+VENV_LFH := .venv-lfh
+LFH_STAMP := $(VENV_LFH)/.installed
+LFH_REQUIREMENTS := tests/support/lfh-requirements.txt
 OUT ?= out
 
-.PHONY: help install run test lint format typecheck validate test-unit test-integration test-e2e test-contract bench clean
+.PHONY: help install install-lfh run test lint format typecheck validate test-unit test-integration test-e2e test-contract bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -25,6 +29,17 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the package with its dev tools
+
+$(LFH_STAMP): $(LFH_REQUIREMENTS)
+	@test -n "$(PYTHON)" || { echo "need python3.12 or python3 >= 3.11" >&2; exit 1; }
+	@echo "creating $(VENV_LFH) with $(PYTHON)"
+	rm -rf $(VENV_LFH)
+	$(PYTHON) -m venv $(VENV_LFH)
+	$(VENV_LFH)/bin/python -m pip install --quiet --no-deps -r $(LFH_REQUIREMENTS)
+	$(VENV_LFH)/bin/python -m pip check
+	@touch $(LFH_STAMP)
+
+install-lfh: $(LFH_STAMP)  ## create .venv-lfh: LinuxForHealth x12, the contract test's second 837P validator
 
 run: $(STAMP)  ## the whole pipeline locally: moto server + sandbox clearinghouse + demo bundles
 	$(BIN)/claimbridge demo --out $(OUT)
@@ -49,14 +64,14 @@ test-integration: $(STAMP)
 	$(BIN)/pytest -q tests/integration
 test-e2e: $(STAMP)
 	$(BIN)/pytest -q tests/e2e
-test-contract: $(STAMP)
+test-contract: $(STAMP) $(LFH_STAMP)
 	$(BIN)/pytest -q tests/contract
 
-test: lint typecheck validate  ## every check: ruff, mypy, cfn-lint, then all tests (contract last: it validates what the others wrote)
+test: lint typecheck validate $(LFH_STAMP)  ## every check: ruff, mypy, cfn-lint, then all tests (contract last: it validates what the others wrote)
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)  ## benchmarks, printed as ratios against a baseline
 	$(BIN)/python -m bench
 
 clean:  ## remove the venv and generated files
-	rm -rf $(VENV) $(OUT) .mypy_cache .ruff_cache .pytest_cache build *.egg-info layers/claimbridge/*.egg-info
+	rm -rf $(VENV) $(VENV_LFH) $(OUT) .mypy_cache .ruff_cache .pytest_cache build *.egg-info layers/claimbridge/*.egg-info
