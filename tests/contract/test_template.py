@@ -527,3 +527,13 @@ def test_template_accept_submission_reads_only_partner_buckets_and_writes_only_e
         [{"Fn::Sub": "${ArchiveBucket.Arn}/quarantine/*"}, {"Fn::Sub": "${ArchiveBucket.Arn}/outbound/*"}],
     ]
     assert {statement["Action"] for statement in s3} == {"s3:GetObject", "s3:PutObject"}
+
+
+def test_template_archive_expires_fan_out_indexes_within_a_week() -> None:
+    # Given the archive bucket's lifecycle (fan-out indexes under work/ hold whole FHIR resources)
+    rules = sam_resource("ArchiveBucket")["Properties"]["LifecycleConfiguration"]["Rules"]
+    # Then objects under work/ expire after at most 7 days, their old versions after a day
+    (rule,) = [r for r in rules if r.get("Prefix") == "work/"]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] <= 7
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 1

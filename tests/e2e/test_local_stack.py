@@ -54,7 +54,8 @@ def test_local_stack_bucket_has_the_templates_settings(stack: LocalStack, bucket
     assert all(public_access.values()) and len(public_access) == 4
     ownership = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
     assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
-    assert [rule["ID"] for rule in lifecycle] == ["ExpireOldVersions"]
+    template_rules = sam_resource(bucket)["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert [rule["ID"] for rule in lifecycle] == [rule["Id"] for rule in template_rules]
 
 
 def test_local_stack_claims_table_is_encrypted_recoverable_and_indexed(stack: LocalStack) -> None:

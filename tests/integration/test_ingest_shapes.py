@@ -278,3 +278,32 @@ def test_ingest_event_copy_echoes_the_ehrs_submission_id_in_its_operation_outcom
     assert infra.archive_keys(f"outbound/{TENANT}/OperationOutcome/") == [
         f"outbound/{TENANT}/OperationOutcome/sub-20260302-0001.json"
     ]
+
+
+def test_ingest_claim_withdrawn_before_submission_and_sent_again_is_billed_as_a_new_claim(
+    infra: Infra, demo_tenant: TenantConfig
+) -> None:
+    # Given a claim withdrawn (entered-in-error) before it was ever submitted
+    assert invoke_ingest(put_inbound(infra, f"{TENANT}/v1.json", json.dumps(example()).encode())) == {
+        "batchItemFailures": []
+    }
+    assert invoke_ingest(put_inbound(infra, f"{TENANT}/v2.json", _withdrawn("entered-in-error"))) == {
+        "batchItemFailures": []
+    }
+    original = claim_id_for(TENANT, "Claim/clm-1")
+
+    # When the EHR sends the Claim again as active (version 3)
+    again = example()
+    next(e["resource"] for e in again["entry"] if e["resource"]["resourceType"] == "Claim")["meta"] = {"versionId": "3"}
+    assert invoke_ingest(put_inbound(infra, f"{TENANT}/v3.json", json.dumps(again).encode())) == {
+        "batchItemFailures": []
+    }
+
+    # Then a new claim linked to the closed one is READY (nothing was ever sent, so no IN-VERSION)
+    source = infra.store.lookup_source(TENANT, "Claim/clm-1")
+    assert source is not None
+    assert source.claim_id != original
+    fresh = infra.store.get_claim(TENANT, source.claim_id)
+    assert fresh is not None
+    assert fresh.state == ClaimState.READY
+    assert fresh.related_claim_id == original

@@ -567,10 +567,12 @@ class _Ingest:
                 config_version=config_version,
                 actor=actor,
             )
-        # Already sent: the new version is a new claim linked to the original (contract section 8).
+        # Already sent (or closed): the new version is a new claim linked to the original (contract section 8).
         claim_id = derive_claim_id(self.tenant_id, source_key, version)
         corrective = claim is not None and claim.frequency in (ClaimFrequency.REPLACEMENT, ClaimFrequency.VOID)
-        if not corrective and not any(f.rule_id == "IN-VERSION" for f in findings):
+        # A claim withdrawn before it was ever sent (CLOSED, no submission) is simply billed again as a new claim.
+        never_sent = current.state == ClaimState.CLOSED and current.submission_id is None
+        if not corrective and not never_sent and not any(f.rule_id == "IN-VERSION" for f in findings):
             findings = (
                 *findings,
                 Finding(
