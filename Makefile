@@ -58,5 +58,9 @@ test: lint typecheck validate  ## every check: ruff, mypy, cfn-lint, then all te
 bench: $(STAMP)  ## benchmarks, printed as ratios against a baseline
 	$(BIN)/python -m bench
 
+.PHONY: goldens
+goldens: $(STAMP)  ## rewrite the 837P golden files in tests/goldens/837p from their scenarios (review the diff)
+	$(BIN)/python -m tests.goldens.regenerate
+
 clean:  ## remove the venv and generated files
 	rm -rf $(VENV) $(OUT) .mypy_cache .ruff_cache .pytest_cache build *.egg-info layers/claimbridge/*.egg-info
