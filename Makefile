@@ -73,5 +73,9 @@ test: lint typecheck validate $(LFH_STAMP)  ## every check: ruff, mypy, cfn-lint
 bench: $(STAMP)  ## benchmarks, printed as ratios against a baseline
 	$(BIN)/python -m bench
 
+.PHONY: goldens
+goldens: $(STAMP)  ## rewrite the 837P golden files in tests/goldens/837p from their scenarios (review the diff)
+	$(BIN)/python -m tests.goldens.regenerate
+
 clean:  ## remove the venv and generated files
 	rm -rf $(VENV) $(VENV_LFH) $(OUT) .mypy_cache .ruff_cache .pytest_cache build *.egg-info layers/claimbridge/*.egg-info

@@ -87,8 +87,13 @@ def _strip_trailing(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def x12_decimal(value: Decimal) -> str:
-    """X12 ``R`` type: no exponent and no trailing zeros (``180.00`` -> ``180``, ``12.50`` -> ``12.5``)."""
-    return f"{value.normalize():f}"
+    """X12 ``R`` type: no exponent and no trailing zeros (``180.00`` -> ``180``, ``12.50`` -> ``12.5``).
+
+    A zero is ``0`` whatever its sign: ``Decimal("-0.00")`` passes ``ge=0`` and FHIR may send ``-0.0``, but ``-0``
+    would put a minus sign on a charge or a paid amount.
+    """
+    normalized = value.normalize()
+    return "0" if normalized.is_zero() else f"{normalized:f}"
 
 
 def _d8(day: date) -> str:
