@@ -116,6 +116,17 @@ def _parse_transaction(chunk: str, position: _Position) -> tuple[int, list[dict[
     return models, errors
 
 
+def _known_deviation(name: str, fields: list[str]) -> Segment:
+    """LFH 0.57.0 only knows DMG03 ``F``/``M``; 005010X222A1 also allows ``U`` (unknown), and pyx12 checks it.
+
+    The runner hands LFH ``F`` for a ``U`` so the rest of the transaction is still validated instead of LFH giving
+    up at the DMG (the gender is not part of any LFH cross-field check). Nothing else is ever changed.
+    """
+    if name == "DMG" and len(fields) > 3 and fields[3] == "U":
+        return name, [*fields[:3], "F", *fields[4:]]
+    return name, fields
+
+
 def _st02(transaction: list[Segment]) -> str | None:
     fields = transaction[0][1]
     return fields[2] if len(fields) > 2 else None
@@ -147,7 +158,7 @@ def validate_file(path: Path) -> dict[str, Any]:
             current, start = [(name, fields)], index
             transactions += 1
         elif current is not None:
-            current.append((name, fields))
+            current.append(_known_deviation(name, fields))
         elif name in ENVELOPE:
             envelope[name] = (name, fields)
         else:

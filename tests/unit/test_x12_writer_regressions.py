@@ -58,10 +58,28 @@ def test_write_837p_negative_zero_amounts_are_written_as_zero() -> None:
     # When they are written
     text = writer.write_837p(claims, tenant=demo_tenant(), control=CONTROL, created=CREATED)
     written = text.split("~")
-    # Then every zero is 0, never -0 (a minus sign on a charge or a paid amount)
+    # Then every zero is 0, never -0 (a minus sign on a charge or a paid amount); the zero CAS is left out
     assert "SV1*HC:90785*0*UN*1***1" in written
     assert "SVD*05302*0*HC:90785**1" in written
-    assert "CAS*OA*23*0" in written
+    assert not any(segment.startswith("CAS*OA*23") for segment in written)  # a zero adjustment is not written
     assert "AMT*D*0" in written
     assert not any(element == "-0" for segment in written for element in segment.split("*"))
     assert validate_837p(text) == []
+
+
+def test_write_837p_zero_adjustments_are_not_written_but_the_others_are() -> None:
+    # Given a prior payer's line adjudication with a zero PR-1 next to a real CO-45
+    adjudication = build.prior_adjudication(
+        lines=(
+            build.line_adjudication(
+                adjustments=(build.adjustment("PR", "1", 0), build.adjustment("CO", "45", 40)),
+                paid=Decimal("140.00"),
+            ),
+        )
+    )
+    claim = build.secondary_claim("CLMZERO3", other_payers=(build.other_payer(adjudication=adjudication),))
+    # When it is written
+    written = writer.write_837p([claim], tenant=demo_tenant(), control=CONTROL, created=CREATED).split("~")
+    # Then only the CO-45 CAS is there
+    cas = [segment for segment in written if segment.startswith("CAS*")]
+    assert cas == ["CAS*CO*45*40"]

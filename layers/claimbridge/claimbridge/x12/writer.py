@@ -529,9 +529,15 @@ def _loop_2430(other: OtherPayer, line: ServiceLine) -> list[OutSegment]:
 
 
 def _cas(loop: str, adjustments: tuple[Adjustment, ...]) -> list[OutSegment]:
-    """One CAS per group code (in order of first appearance), another for every six further reasons; at most 5."""
+    """One CAS per group code (in order of first appearance), another for every six further reasons; at most 5.
+
+    A zero adjustment changes no balance and says nothing a payer can use, so it is not written (a CAS of zeros is
+    also refused by stricter readers such as LinuxForHealth x12).
+    """
     by_group: dict[str, list[tuple[str, Decimal]]] = {}
     for adjustment in adjustments:
+        if adjustment.amount == 0:
+            continue
         by_group.setdefault(adjustment.group.value, []).append((adjustment.reason, adjustment.amount))
     out = [
         seg.cas(loop=loop, group=group, adjustments=tuple(pairs[start : start + 6]))
