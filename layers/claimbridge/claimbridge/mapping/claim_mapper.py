@@ -159,10 +159,25 @@ def source_stamp(scope: ClaimScope) -> str | None:
     return newest.astimezone(UTC).isoformat(timespec="microseconds") if newest else None
 
 
-def map_claim(
-    anchor: Located, *, resolver: Resolver, tenant: TenantConfig, validation: ValidationCache
+Attempt = Callable[[Callable[[], Any]], Any]
+Builder = Callable[[ClaimScope, str, str, list[Finding], Attempt], ProfessionalClaim | None]
+
+
+def run_mapping(
+    anchor: Located,
+    *,
+    resolver: Resolver,
+    tenant: TenantConfig,
+    validation: ValidationCache,
+    build: Builder,
+    content_hash: bool = False,
 ) -> MappingResult:
-    """Map one professional Claim; never raises for bad input (problems become findings)."""
+    """Map one anchor with ``build``; never raises for bad input (problems become findings).
+
+    ``build`` gets the scope, claim id, source key, the error list and ``attempt``, which runs one part of the claim
+    and turns its ``MappingProblem`` (or a value the claim model refuses) into an error, so independent parts are
+    still tried. The source version and stamp are taken after building, over everything the claim touched.
+    """
     scope = ClaimScope(anchor=anchor, resolver=resolver, tenant=tenant, validation=validation)
     source_key = source_key_of(anchor)
     claim_id = claim_id_for(tenant.tenant_id, source_key)
@@ -178,11 +193,10 @@ def map_claim(
             errors.extend(invalid_value_findings(exc, anchor.path))
             return None
 
-    valid = attempt(lambda: scope.touch(anchor)) is not None
     claim: ProfessionalClaim | None = None
-    if valid:
-        claim = _build(scope, claim_id, source_key, errors, attempt)
-    version = source_version(scope)
+    if attempt(lambda: scope.touch(anchor)) is not None:
+        claim = build(scope, claim_id, source_key, errors, attempt)
+    version = source_version(scope, content_hash=content_hash)
     stamp = source_stamp(scope)
     if claim is not None and not errors:
         claim = claim.model_copy(update={"source": claim.source.model_copy(update={"version": version})})
@@ -190,12 +204,19 @@ def map_claim(
     return MappingResult(source_key, version, None, (*errors, *scope.holds, *scope.warnings), stamp)
 
 
+def map_claim(
+    anchor: Located, *, resolver: Resolver, tenant: TenantConfig, validation: ValidationCache
+) -> MappingResult:
+    """Map one professional Claim; never raises for bad input (problems become findings)."""
+    return run_mapping(anchor, resolver=resolver, tenant=tenant, validation=validation, build=_build)
+
+
 def _build(
     scope: ClaimScope,
     claim_id: str,
     source_key: str,
     errors: list[Finding],
-    attempt: Callable[[Callable[[], Any]], Any],
+    attempt: Attempt,
 ) -> ProfessionalClaim | None:
     anchor = scope.anchor
     patient = attempt(

@@ -9,11 +9,10 @@ telehealth/licensure modifiers are derived from the documented facts and the pay
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -30,15 +29,14 @@ from claimbridge.claim import (
 from claimbridge.fhir import JsonObject, Located, Resolver
 from claimbridge.findings import Finding
 from claimbridge.mapping.claim_mapper import (
+    Attempt,
     MappingResult,
     _pay_to,
     _payer,
     _subscriber,
     _tenant_billing,
     is_billable_claim,
-    source_key_of,
-    source_stamp,
-    source_version,
+    run_mapping,
 )
 from claimbridge.mapping.codes import (
     CLAIM_TYPE_SYSTEM,
@@ -49,7 +47,6 @@ from claimbridge.mapping.codes import (
     UCUM_SYSTEM,
     is_evaluation_and_management,
 )
-from claimbridge.mapping.ids import claim_id_for
 from claimbridge.mapping.lines import (
     crosswalk_row,
     crosswalk_rows,
@@ -58,7 +55,7 @@ from claimbridge.mapping.lines import (
     telehealth_facts,
 )
 from claimbridge.mapping.parties import clinician
-from claimbridge.mapping.scope import ClaimScope, MappingProblem, ValidationCache, invalid_value_findings, problem
+from claimbridge.mapping.scope import ClaimScope, ValidationCache, invalid_value_findings, problem
 from claimbridge.mapping.values import first_code, full_date, has_code, items, number, obj, whole_minutes
 from claimbridge.tenants import TenantConfig
 from claimbridge.tenants.models import CrosswalkRow, PayerProfile
@@ -71,7 +68,6 @@ MAX_DIAGNOSES = 12
 VOID_CHARGE_STATUSES = frozenset({"entered-in-error", "aborted"})  # never a price (a corrected ChargeItem may follow)
 _CENT = Decimal("0.01")
 _DATE_ELEMENTS = {"Procedure": "performedDateTime", "ChargeItem": "occurrenceDateTime"}  # else Encounter.period
-_T = TypeVar("_T")
 
 
 @dataclass
@@ -164,31 +160,8 @@ def _encounter_type_row(anchor: Located, tenant: TenantConfig) -> CrosswalkRow |
 def map_encounter(
     anchor: Located, *, resolver: Resolver, tenant: TenantConfig, validation: ValidationCache
 ) -> MappingResult:
-    """Map one Encounter anchor; never raises for bad input (problems become findings)."""
-    scope = ClaimScope(anchor=anchor, resolver=resolver, tenant=tenant, validation=validation)
-    source_key = source_key_of(anchor)
-    claim_id = claim_id_for(tenant.tenant_id, source_key)
-    errors: list[Finding] = []
-
-    def attempt(part: Callable[[], _T]) -> _T | None:
-        try:
-            return part()
-        except MappingProblem as exc:
-            errors.append(exc.finding)
-            return None
-        except ValidationError as exc:  # a mapped value that does not fit a claim field: a finding, never a crash
-            errors.extend(invalid_value_findings(exc, anchor.path))
-            return None
-
-    claim: ProfessionalClaim | None = None
-    if attempt(lambda: scope.touch(anchor)) is not None:
-        claim = _build(scope, claim_id, source_key, errors, attempt)
-    version = source_version(scope, content_hash=True)
-    stamp = source_stamp(scope)
-    if claim is not None and not errors:
-        claim = claim.model_copy(update={"source": claim.source.model_copy(update={"version": version})})
-        return MappingResult(source_key, version, claim, (*scope.holds, *scope.warnings), stamp)
-    return MappingResult(source_key, version, None, (*errors, *scope.holds, *scope.warnings), stamp)
+    """Map one Encounter anchor; never raises for bad input. Its version is always the content hash (section 8)."""
+    return run_mapping(anchor, resolver=resolver, tenant=tenant, validation=validation, build=_build, content_hash=True)
 
 
 def _build(
@@ -196,7 +169,7 @@ def _build(
     claim_id: str,
     source_key: str,
     errors: list[Finding],
-    attempt: Callable[[Callable[[], Any]], Any],
+    attempt: Attempt,
 ) -> ProfessionalClaim | None:
     anchor = scope.anchor
     patient = attempt(
