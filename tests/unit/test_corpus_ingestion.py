@@ -236,13 +236,15 @@ PAYER = {
 }
 
 
-def _augmented_tenant() -> TenantConfig:
+def _augmented_tenant(not_billable: set[str]) -> TenantConfig:
+    """The demo tenant with the screening crosswalk, fees, and ``cpt: null`` rows for Synthea's other procedures."""
+
     def change(document: Json) -> None:
         document["crosswalks"]["snomed_to_cpt"].extend(SCREENING_CROSSWALK)
         known = {row["snomed"] for row in document["crosswalks"]["snomed_to_cpt"]}
         document["crosswalks"]["snomed_to_cpt"].extend(
             {"snomed": code, "cpt": None}
-            for code in sorted(_synthea_procedure_codes())
+            for code in sorted(not_billable)
             if code not in known and re.fullmatch(r"[0-9]{6,18}", code)
         )
         document["defaults"].setdefault("fee_schedule", {}).update({"96127": 25.00, "H0049": 30.00})
@@ -250,28 +252,23 @@ def _augmented_tenant() -> TenantConfig:
     return tenant_with(change)
 
 
-_SYNTHEA_CODES: set[str] = set()
-
-
-def _synthea_procedure_codes() -> set[str]:
-    """Every non-behavioral SNOMED CT procedure code in the corpus: billable elsewhere, not by this practice."""
-    return _SYNTHEA_CODES
-
-
-def _collect_procedure_codes(corpus: Path) -> None:
+def _synthea_procedure_codes(corpus: Path) -> set[str]:
+    """Every non-screening SNOMED CT procedure code in the corpus: billable elsewhere, not by this practice."""
     screening = {row["snomed"] for row in SCREENING_CROSSWALK}
-    for path in [*corpus.glob("synthea/bulk-ndjson-10-patients/Procedure.*.ndjson")]:
+    codes: set[str] = set()
+    for path in corpus.glob("synthea/bulk-ndjson-10-patients/Procedure.*.ndjson"):
         for line in path.read_text(encoding="utf-8").splitlines():
             for coding in json.loads(line).get("code", {}).get("coding", []):
                 if coding.get("system") == SNOMED and coding["code"] not in screening:
-                    _SYNTHEA_CODES.add(coding["code"])
+                    codes.add(coding["code"])
     for path in corpus.glob("synthea/bundles/*.json"):
         for entry in json.loads(path.read_text(encoding="utf-8"))["entry"]:
             resource = entry["resource"]
             if resource["resourceType"] == "Procedure":
                 for coding in resource.get("code", {}).get("coding", []):
                     if coding.get("system") == SNOMED and coding["code"] not in screening:
-                        _SYNTHEA_CODES.add(coding["code"])
+                        codes.add(coding["code"])
+    return codes
 
 
 def _synthea_bundle(path: Path, *, augmented: bool) -> bytes:
@@ -318,8 +315,7 @@ def test_corpus_every_anchor_becomes_a_clean_837p_or_a_specific_finding(
 ) -> None:
     # Given the demo tenant, and the augmented tenant for Synthea as a practice would send it
     tenant = demo_tenant()
-    _collect_procedure_codes(corpus_dir)
-    augmented_tenant = _augmented_tenant()
+    augmented_tenant = _augmented_tenant(_synthea_procedure_codes(corpus_dir))
     tallies: dict[str, Tally] = {}
 
     # When every corpus submission goes through intake, and READY claims through the 837P writer and pyx12

@@ -42,7 +42,7 @@ from claimbridge.pipeline.outcomes import (
     quarantine_submission,
     submission_id_for,
 )
-from claimbridge.pipeline.ports import ObjectMissing, ObjectStorePort, PipelineDeps
+from claimbridge.pipeline.ports import ChunkQueuePort, ObjectMissing, ObjectStorePort, PipelineDeps
 from claimbridge.pipeline.submitted import METADATA_SUBMISSION_ID
 from claimbridge.state.models import REPLACEABLE_STATES, ClaimState, SourceIndex, StoredClaim, TenantRecord
 
@@ -139,23 +139,15 @@ def _submission_of(objects: ObjectStorePort, bucket: str, key: str, default: str
     return key, sent if _SUBMISSION_ID.match(sent) else default
 
 
-def _open(objects: ObjectStorePort, bucket: str, key: str) -> tuple[str, Any]:
-    """The object as a stream, and its real key: S3 notifications may carry it URL-encoded (``red+flower.json``)."""
-    try:
-        return key, objects.open(bucket, key)
-    except ObjectMissing:
-        decoded = unquote_plus(key)
-        if decoded == key:
-            raise
-        return decoded, objects.open(bucket, decoded)
-
-
 def _index_object(objects: ObjectStorePort, bucket: str, key: str, kind: SubmissionKind) -> SubmissionIndex:
-    """Stream the object (a bulk set: every file its manifest lists) into an on-disk index."""
+    """Stream the object (a bulk set: every file its manifest lists) into an on-disk index.
+
+    ``key`` is the real key already (``_submission_of`` resolved a URL-encoded one).
+    """
     name = key.rsplit("/", 1)[-1]
     if kind == SubmissionKind.BULK_MANIFEST:
         folder = key.rsplit("/", 1)[0]
-        with _open(objects, bucket, key)[1] as stream:
+        with objects.open(bucket, key) as stream:
             manifest = stream.read(MAX_MANIFEST_BYTES + 1)
         if len(manifest) > MAX_MANIFEST_BYTES:
             raise FileFormatError(name, "manifest is larger than 1 MB")
@@ -167,7 +159,7 @@ def _index_object(objects: ObjectStorePort, bucket: str, key: str, kind: Submiss
                 raise FileNotFoundError(relative) from None
 
         return read_bulk_set(manifest, file_name=name, open_file=open_file)
-    _, stream = _open(objects, bucket, key)
+    stream = objects.open(bucket, key)
     try:
         return read_submission(stream, file_name=name)
     finally:
@@ -215,7 +207,9 @@ def ingest_object(bucket: str, key: str, deps: PipelineDeps) -> IngestOutcome:
         if deps.chunks is not None:
             rows = list(scan)
             if len(rows) > CHUNK_ANCHORS:
-                chunks = _fan_out(index, rows, bucket=bucket, key=key, submission_id=submission_id, deps=deps)
+                chunks = _fan_out(
+                    index, rows, deps.chunks, bucket=bucket, key=key, submission_id=submission_id, deps=deps
+                )
                 _report(reported, tenant_id, submission_id, deps)
                 deps.metrics.count("SubmissionsFannedOut", tenant_id=tenant_id)
                 deps.metrics.count("SourcesSkipped", scan.skipped, tenant_id=tenant_id)
@@ -258,10 +252,16 @@ class IngestChunkRecord(SqsRecordModel):
 
 
 def _fan_out(
-    index: SubmissionIndex, rows: list[int], *, bucket: str, key: str, submission_id: str, deps: PipelineDeps
+    index: SubmissionIndex,
+    rows: list[int],
+    chunks: ChunkQueuePort,
+    *,
+    bucket: str,
+    key: str,
+    submission_id: str,
+    deps: PipelineDeps,
 ) -> int:
     """Upload the index and enqueue its anchors in chunks; a retry overwrites the same keys (same chunks again)."""
-    assert deps.chunks is not None  # noqa: S101 - the caller checked
     tenant_id = _tenant_segment(key)
     index_key = f"work/{tenant_id}/{submission_id}/index.sqlite"
     deps.objects.upload_file(index.path, deps.archive_bucket, index_key)
@@ -278,7 +278,7 @@ def _fan_out(
         ).model_dump_json()
         for number, start in enumerate(range(0, len(rows), CHUNK_ANCHORS))
     ]
-    deps.chunks.send(bodies)
+    chunks.send(bodies)
     return total
 
 
