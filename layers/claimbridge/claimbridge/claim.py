@@ -300,6 +300,8 @@ class ProfessionalClaim(BaseModel):
     claim_id: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,20}$")]
     tenant_id: str
     source: SourceRef
+    patient_key: Annotated[str | None, Field(pattern=r"^[0-9a-f]{64}$")] = None
+    """PHI-free hash identifying the patient across claims (history-aware scrubber rules); never written to X12."""
     payer: Payer
     payer_responsibility: PayerResponsibility = PayerResponsibility.PRIMARY
     billing_provider: BillingProvider

@@ -47,6 +47,7 @@ from claimbridge.mapping.codes import (
     UCUM_SYSTEM,
     is_evaluation_and_management,
 )
+from claimbridge.mapping.ids import patient_key_for
 from claimbridge.mapping.lines import (
     crosswalk_row,
     crosswalk_rows,
@@ -230,6 +231,7 @@ def _build(
                 version="pending",
                 fhir_path=anchor.path,
             ),
+            patient_key=patient_key_for(scope.tenant.tenant_id, patient.resource) if patient is not None else None,
             payer=payer,
             payer_responsibility=PayerResponsibility.PRIMARY,
             billing_provider=billing,

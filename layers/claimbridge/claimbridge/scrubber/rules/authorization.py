@@ -1,0 +1,1 @@
+"""authorization rules (to be filled)."""

@@ -1,0 +1,1 @@
+"""diagnoses rules (to be filled)."""

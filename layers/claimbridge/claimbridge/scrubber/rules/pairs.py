@@ -1,0 +1,1 @@
+"""pairs rules (to be filled)."""

@@ -1,0 +1,1 @@
+"""providers rules (to be filled)."""

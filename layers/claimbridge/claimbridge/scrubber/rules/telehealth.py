@@ -1,0 +1,1 @@
+"""telehealth rules (to be filled)."""

@@ -1,0 +1,1 @@
+"""timing rules (to be filled)."""
