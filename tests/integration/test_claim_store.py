@@ -10,6 +10,7 @@ from claimbridge.state import ClaimState, StoredClaim
 from claimbridge.tenants import TenantConfig
 from claimbridge.tenants.models import EventSource, Inbound
 from tests.integration.conftest import Infra
+from tests.unit.x12_builders import claim
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +181,41 @@ def test_store_worklist_by_state(infra: Infra) -> None:
     assert [c.claim_id for c in infra.store.claims_in_state(TENANT, ClaimState.HELD)] == ["CBTEST0001"]
     assert [c.claim_id for c in infra.store.claims_in_state(TENANT, ClaimState.READY)] == ["CBTEST0002"]
     assert infra.store.claims_in_state(TENANT, ClaimState.RECEIVED) == []
+
+
+def _stored_for_patient(infra: Infra, claim_id: str, patient_key: str) -> StoredClaim:
+    built = claim(claim_id, patient_key=patient_key)
+    return infra.store.create_claim(
+        tenant_id=TENANT,
+        claim_id=claim_id,
+        source_key=f"Claim/{claim_id.lower()}",
+        version="1",
+        claim=built,
+        findings=[],
+        payer_key=built.payer.key,
+        config_version=1,
+        previous_source=None,
+        reason="test",
+        actor="test",
+    )
+
+
+def test_store_patient_services_are_the_scrubber_history_without_withdrawn_claims(infra: Infra) -> None:
+    # Given two claims of one patient and one of another, the first claim then withdrawn before it was ever sent
+    patient, other = "a" * 64, "b" * 64
+    first = _stored_for_patient(infra, "CBPAT0001", patient)
+    _stored_for_patient(infra, "CBPAT0002", patient)
+    _stored_for_patient(infra, "CBPAT0003", other)
+    held = infra.store.transition(first, ClaimState.HELD, reason="test", actor="test")
+    infra.store.transition(held, ClaimState.CLOSED, reason="withdrawn", actor="test")
+
+    # When the patient's services are read
+    services = infra.store.patient_services(TENANT, patient)
+
+    # Then both claims' lines are there (codes, NPIs, no PHI) and the withdrawn one does not count
+    assert sorted((s.claim_id, s.procedure_code, s.voided) for s in services) == [
+        ("CBPAT0001", "90837", True),
+        ("CBPAT0002", "90837", False),
+    ]
+    assert services[0].rendering_npi == "1111111112"
+    assert infra.store.patient_services(TENANT, "c" * 64) == []

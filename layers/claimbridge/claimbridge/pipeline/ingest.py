@@ -44,6 +44,7 @@ from claimbridge.pipeline.outcomes import (
 )
 from claimbridge.pipeline.ports import ChunkQueuePort, ObjectMissing, ObjectStorePort, PipelineDeps
 from claimbridge.pipeline.submitted import METADATA_SUBMISSION_ID
+from claimbridge.scrubber import ServiceRecord, scrub
 from claimbridge.state.models import REPLACEABLE_STATES, ClaimState, SourceIndex, StoredClaim, TenantRecord
 
 _SOURCE_KEY = re.compile(r"^(Claim|Encounter)/[A-Za-z0-9\-.]{1,64}$")
@@ -337,6 +338,22 @@ def _json_bytes(document: object) -> bytes:
     return json.dumps(document, indent=2, sort_keys=True).encode()
 
 
+class _StoreHistory:
+    """The scrubber's view of the patient's stored claims (``ClaimHistory`` over the state store)."""
+
+    def __init__(self, deps: PipelineDeps, tenant_id: str) -> None:
+        self._deps = deps
+        self._tenant_id = tenant_id
+
+    def services(self, patient_key: str) -> Sequence[ServiceRecord]:
+        return self._deps.store.patient_services(self._tenant_id, patient_key)
+
+
+def _merged(first: Sequence[Finding], second: Sequence[Finding]) -> tuple[Finding, ...]:
+    """Intake findings then scrubber findings, each once (a resumed claim is scrubbed again)."""
+    return tuple(dict.fromkeys((*first, *second)))
+
+
 class _Ingest:
     """Stores the claims of one submission (or chunk) one by one and announces them in small batches."""
 
@@ -600,18 +617,31 @@ class _Ingest:
         )
 
     def _classify(self, stored: StoredClaim) -> None:
-        """RECEIVED -> HELD (any error finding, or nothing to bill) or READY, then its event."""
-        errors = [f for f in stored.findings if f.severity == Severity.ERROR]
+        """Scrub, then RECEIVED -> HELD (any intake or scrubber error, or nothing to bill) or READY, then its event.
+
+        The claim is already stored (with its lines under the patient key), so the next claim of the same submission
+        sees it in its history; a redelivery that resumes a RECEIVED claim scrubs again and gets the same findings.
+        """
+        findings = _merged(stored.findings, self._scrub(stored.claim))
+        errors = [f for f in findings if f.severity == Severity.ERROR]
         if errors or stored.claim is None:
             rule_ids = ", ".join(dict.fromkeys(f.rule_id for f in errors)) or "intake"
             moved = self.deps.store.transition(
-                stored, ClaimState.HELD, reason=f"held by {rule_ids}", actor=self.deps.actor
+                stored, ClaimState.HELD, reason=f"held by {rule_ids}", actor=self.deps.actor, findings=findings
             )
             self.counts["held"] += 1
         else:
-            moved = self.deps.store.transition(stored, ClaimState.READY, reason="scrubbed clean", actor=self.deps.actor)
+            moved = self.deps.store.transition(
+                stored, ClaimState.READY, reason="scrubbed clean", actor=self.deps.actor, findings=findings
+            )
             self.counts["ready"] += 1
         self._announce(moved)
+
+    def _scrub(self, claim: ProfessionalClaim | None) -> tuple[Finding, ...]:
+        if claim is None:
+            return ()
+        history = _StoreHistory(self.deps, self.tenant_id)
+        return scrub(claim, tenant=self.tenant.config, as_of=self.deps.clock().date(), history=history).findings
 
     def _announce(self, claim: StoredClaim) -> None:
         """Queue the Claim Ready / Claim Held event of a READY / HELD claim."""

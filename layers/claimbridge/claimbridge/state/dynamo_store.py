@@ -10,6 +10,7 @@ pk                                     sk                             what
 ``TENANT#<t>#CLAIM#<claim>``           ``STATE``                      claim state (gsi1pk ``TENANT#<t>#STATE#<s>``)
 ``TENANT#<t>#CLAIM#<claim>``           ``HIST#<iso-ts>#<rev>[...]``   audit item (applied or refused)
 ``TENANT#<t>#SOURCE#<Claim/id>``       ``SOURCE``                     source index: claim id + version
+``TENANT#<t>#PATIENT#<patient key>``   ``CLAIM#<claim>``              the claim's service lines (scrubber history)
 ``TENANT#<t>#COUNTER``                 ``ISA#<receiver>``             interchange control counter
 ``TENANT#<t>#SUBMISSION#<id>``         ``SUBMISSION``                 interchange (gsi1pk ``TENANT#<t>#GS06#<n>``)
 ``TENANT#<t>#CURSOR``                  ``CLEARINGHOUSE``              response polling cursor
@@ -28,7 +29,8 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from dataclasses import asdict, replace
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -38,6 +40,7 @@ from pydantic import TypeAdapter
 from claimbridge.claim import ProfessionalClaim
 from claimbridge.errors import ClaimsError, StateConflict, TenantError
 from claimbridge.findings import Finding
+from claimbridge.scrubber.history import ServiceRecord, service_records
 from claimbridge.state.models import (
     REPLACEABLE_STATES,
     ClaimState,
@@ -397,6 +400,40 @@ class DynamoClaimStore:
             }
         }
 
+    def _patient_put(
+        self, tenant_id: str, claim: ProfessionalClaim | None, *, now: str
+    ) -> list[TransactWriteItemTypeDef]:
+        """The claim's lines under its patient key, for history-aware scrubber rules (no PHI: codes, dates, NPIs)."""
+        if claim is None or claim.patient_key is None:
+            return []
+        services = [asdict(record) for record in service_records(claim)]
+        item = {
+            "pk": _patient_pk(tenant_id, claim.patient_key),
+            "sk": f"CLAIM#{claim.claim_id}",
+            "claim_id": claim.claim_id,
+            "services": json.dumps(services, default=str),
+            "updated_at": now,
+        }
+        return [{"Put": {"TableName": self._table, "Item": _serialize(item)}}]
+
+    def patient_services(self, tenant_id: str, patient_key: str) -> list[ServiceRecord]:
+        """Every stored service line of the patient; lines of voided claims, and of claims closed before they were
+        ever sent (withdrawn), are marked ``voided`` so visit counts skip them."""
+        items = list(self._query("pk = :pk", {":pk": _patient_pk(tenant_id, patient_key)}))
+        records: list[ServiceRecord] = []
+        for item in items:
+            current = self.get_claim(tenant_id, item["claim_id"])
+            withdrawn = current is not None and (
+                current.state == ClaimState.VOIDED
+                or (current.state == ClaimState.CLOSED and current.submission_id is None)
+            )
+            for row in json.loads(item["services"]):
+                row["service_date"] = date.fromisoformat(row["service_date"])
+                row["modifiers"] = tuple(row["modifiers"])
+                record = ServiceRecord(**row)
+                records.append(replace(record, voided=record.voided or withdrawn))
+        return records
+
     def create_claim(
         self,
         *,
@@ -460,6 +497,7 @@ class DynamoClaimStore:
                     reason=reason,
                     actor=actor,
                 ),
+                *self._patient_put(tenant_id, claim, now=now),
             ],
             conflict=f"claim {claim_id} or source {source_key} changed concurrently",
         )
@@ -519,6 +557,7 @@ class DynamoClaimStore:
                     reason=reason,
                     actor=actor,
                 ),
+                *self._patient_put(current.tenant_id, claim, now=now),
             ],
             conflict=f"claim {current.claim_id} changed concurrently",
         )
@@ -811,6 +850,10 @@ class DynamoClaimStore:
             )
             for item in self._query("pk = :pk", {":pk": f"TENANT#{tenant_id}#UNMATCHED"})
         ]
+
+
+def _patient_pk(tenant_id: str, patient_key: str) -> str:
+    return f"TENANT#{tenant_id}#PATIENT#{patient_key}"
 
 
 def _claim_item(claim: StoredClaim) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from claimbridge.claim import ProfessionalClaim
 from claimbridge.findings import Finding
+from claimbridge.scrubber.history import ServiceRecord
 from claimbridge.state.models import (
     ClaimState,
     HistoryEntry,
@@ -52,6 +53,10 @@ class ClaimStorePort(Protocol):
 
     def get_claim(self, tenant_id: str, claim_id: str) -> StoredClaim | None:
         """The claim's STATE item, if it exists."""
+        ...
+
+    def patient_services(self, tenant_id: str, patient_key: str) -> list[ServiceRecord]:
+        """The patient's stored service lines (scrubber history); lines of voided or withdrawn claims are ``voided``."""
         ...
 
     def create_claim(
