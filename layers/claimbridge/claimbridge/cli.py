@@ -1,9 +1,10 @@
 """``claimbridge``: the offline command line (contract section 15).
 
-``convert`` runs the same intake and mapping as the pipeline without AWS and writes one 837P interchange per payer
-plus ``findings.json`` (every claim's outcome). Output names files, ids, rule ids and FHIR paths, never PHI.
-Exit status: 0 every claim READY and written; 1 some claims HELD or rejected (the rest written); 2 a file could not
-be read at all.
+``convert`` runs the same intake, mapping and scrubber as the pipeline without AWS and writes one 837P interchange per
+payer holding only READY claims, plus ``findings.json`` (every claim's outcome). ``scrub`` runs intake and the
+scrubber only and prints each claim's status and findings (``--json`` for machines). Output names files, ids, rule ids,
+codes and FHIR paths, never PHI. Exit status: 0 every claim READY (and written); 1 some claims HELD or rejected (the
+rest written); 2 a file could not be read at all.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from claimbridge.fhir import BULK_MANIFEST_NAME, SubmissionIndex, read_bulk_set,
 from claimbridge.findings import Finding, Severity
 from claimbridge.intake import intake_submission
 from claimbridge.local.file_counter import default_state_dir, next_interchange_control
+from claimbridge.scrubber import HELD as SCRUB_HELD
+from claimbridge.scrubber import InMemoryHistory, scrub
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, TenantConfigError, load_tenant_config
 from claimbridge.x12 import writer
 
@@ -70,6 +73,7 @@ class _Run:
     interchanges: list[dict[str, Any]] = field(default_factory=list)
     unreadable: int = 0
     lines_rejected: int = 0
+    quiet: bool = False  # ``scrub --json``: stdout carries only the JSON document
 
 
 def _out(line: str) -> None:
@@ -105,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--state-dir", type=Path, help="control-number state (default: $CLAIMBRIDGE_STATE_DIR or ~/.claimbridge)"
     )
+    scrub_cmd = commands.add_parser("scrub", help="scrub FHIR submissions and print each claim's status and findings")
+    scrub_cmd.add_argument("files", nargs="+", type=Path, metavar="FILE", help="as for convert")
+    scrub_cmd.add_argument("--tenant", type=Path, help="tenant configuration JSON (default: the demo tenant)")
+    scrub_cmd.add_argument("--as-of", type=_parse_date, help="the date taken as today (YYYY-MM-DD)")
+    scrub_cmd.add_argument("--json", action="store_true", help='print {"claims": [...]} as JSON')
     demo = commands.add_parser("demo", help="run the local end-to-end demo")
     demo.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: ./out)")
     return parser
@@ -115,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
         return _demo(args.out)
+    if args.command == "scrub":
+        return scrub_files(args.files, tenant_file=args.tenant, as_of=args.as_of, as_json=args.json)
     return convert(
         args.files,
         tenant_file=args.tenant,
@@ -139,23 +150,87 @@ def convert(
     state_dir: Path,
 ) -> int:
     """Convert ``files`` for one tenant; returns the exit status (0, 1 or 2)."""
-    tenant_path = tenant_file or DEMO_TENANT_FILE
-    try:
-        tenant = load_tenant_config(tenant_path)
-    except (OSError, ValueError) as exc:
-        _err(f"{tenant_path}: tenant configuration cannot be read ({type(exc).__name__})")
-        return EXIT_UNREADABLE
-    except TenantConfigError as exc:
-        for pointer, rule in exc.problems:
-            _err(f"{tenant_path}: {pointer}: {rule}")
+    tenant = _load_tenant(tenant_file)
+    if tenant is None:
         return EXIT_UNREADABLE
     run = _Run(tenant=tenant, as_of=as_of or date.today(), state_dir=state_dir)
     for path in files:
         _intake_file(run, path)
+    _scrub_claims(run)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_interchanges(run, out_dir)
     _write_findings(run, out_dir)
     return _exit_status(run)
+
+
+def scrub_files(files: Sequence[Path], *, tenant_file: Path | None, as_of: date | None, as_json: bool) -> int:
+    """Scrub ``files`` for one tenant and print every claim's source, status and findings; returns the exit status."""
+    tenant = _load_tenant(tenant_file)
+    if tenant is None:
+        return EXIT_UNREADABLE
+    run = _Run(tenant=tenant, as_of=as_of or date.today(), state_dir=default_state_dir(), quiet=as_json)
+    for path in files:
+        _intake_file(run, path)
+    _scrub_claims(run)
+    claims = [
+        {
+            "source": outcome.source_key,
+            "status": READY if outcome.outcome == READY else HELD,
+            "findings": [_finding_json(finding) for finding in outcome.findings],
+        }
+        for outcome in run.outcomes
+    ]
+    if as_json:
+        _out(json.dumps({"claims": claims}, indent=2))
+    else:
+        for entry, outcome in zip(claims, run.outcomes, strict=True):
+            claim_id = f" ({outcome.claim.claim_id})" if outcome.claim else ""
+            _out(f"{entry['source']}{claim_id}: {entry['status']}")
+            for finding in outcome.findings:
+                where = " ".join(part for part in (finding.fhir_path, finding.x12_location) if part)
+                _out(f"  {finding.severity.value:7} {finding.rule_id} {where}: {finding.message}")
+                if finding.fix:
+                    _out(f"          fix: {finding.fix}")
+    return _exit_status(run)
+
+
+def _finding_json(finding: Finding) -> dict[str, str]:
+    """The ``scrub --json`` shape of a finding."""
+    return {
+        "rule": finding.rule_id,
+        "severity": finding.severity.value,
+        "fhir_path": finding.fhir_path,
+        "x12_location": finding.x12_location,
+        "message": finding.message,
+        "fix": finding.fix,
+    }
+
+
+def _load_tenant(tenant_file: Path | None) -> TenantConfig | None:
+    tenant_path = tenant_file or DEMO_TENANT_FILE
+    try:
+        return load_tenant_config(tenant_path)
+    except (OSError, ValueError) as exc:
+        _err(f"{tenant_path}: tenant configuration cannot be read ({type(exc).__name__})")
+    except TenantConfigError as exc:
+        for pointer, rule in exc.problems:
+            _err(f"{tenant_path}: {pointer}: {rule}")
+    return None
+
+
+def _scrub_claims(run: _Run) -> None:
+    """Scrub every mapped claim (the pipeline's RECEIVED -> READY/HELD step); an error finding holds the claim.
+
+    All claims of the run are the history first, so a patient's claims see each other whatever the file order.
+    """
+    history = InMemoryHistory(outcome.claim for outcome in run.outcomes if outcome.claim is not None)
+    for outcome in run.outcomes:
+        if outcome.claim is None:
+            continue
+        result = scrub(outcome.claim, tenant=run.tenant, as_of=run.as_of, history=history)
+        outcome.findings.extend(f for f in result.findings if f not in outcome.findings)
+        if result.status == SCRUB_HELD:
+            outcome.outcome = HELD
 
 
 def _read_submission(path: Path) -> SubmissionIndex:
@@ -237,7 +312,7 @@ def _intake_file(run: _Run, path: Path) -> None:
             "line_errors": [finding.model_dump(mode="json", exclude_defaults=True) for finding in result.line_errors],
         }
     )
-    _out(
+    (_err if run.quiet else _out)(
         f"{name}: {len(result.claims)} claim(s) mapped, {len(result.rejected)} rejected, {result.skipped} skipped"
         + (f", {len(result.withdrawn)} withdrawn" if result.withdrawn else "")
         + (f", {duplicates} duplicate(s)" if duplicates else "")
