@@ -73,6 +73,10 @@ test: lint typecheck validate $(LFH_STAMP)  ## every check: ruff, mypy, cfn-lint
 bench: $(STAMP)  ## benchmarks, printed as ratios against a baseline
 	$(BIN)/python -m bench
 
+.PHONY: docs
+docs: $(STAMP)  ## regenerate docs/scrubber-rules.md from the rule registry and code tables
+	$(BIN)/python -m claimbridge.scrubber.catalogue > docs/scrubber-rules.md
+
 .PHONY: goldens
 goldens: $(STAMP)  ## rewrite the 837P golden files in tests/goldens/837p from their scenarios (review the diff)
 	$(BIN)/python -m tests.goldens.regenerate

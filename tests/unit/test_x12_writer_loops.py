@@ -20,10 +20,12 @@ from claimbridge.claim import (
     ProfessionalClaim,
     ServiceFacility,
 )
+from claimbridge.tenants import TenantConfig, TenantConfigError, parse_tenant_config
 from claimbridge.x12 import segments as seg
 from claimbridge.x12 import writer
 from claimbridge.x12.escaping import X12WriteError
 from claimbridge.x12.validate import validate_837p
+from tests.unit.scrubber.support import demo_document, tenant_with
 from tests.unit.x12_builders import (
     BILLING_ADDRESS,
     CHEN,
@@ -363,3 +365,47 @@ def test_write_837p_home_address_is_not_confused_with_facility() -> None:
     assert after_77 == "N3*900 E 9TH ST*SUITE 200"
     assert "N3*45 ELM ST*APT 2" in segments
     assert validate_837p(text) == []
+
+
+def _tenant_with_notes(notes: list[dict[str, str]]) -> TenantConfig:
+    return tenant_with(profiles={"COMM-A": {"telehealth": {"modifier": "95"}, "claim_notes": notes}})
+
+
+NOTES = [{"when": "replacement", "text": "CORRECTED CLAIM - UNITS"}, {"when": "telehealth", "text": "TELEHEALTH VISIT"}]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        pytest.param({}, None, id="no-matching-note"),
+        pytest.param(
+            {"frequency": "7", "payer_claim_control_number": "ICN778899", "place_of_service": "10"},
+            "NTE*ADD*CORRECTED CLAIM - UNITS",
+            id="first-match-wins",
+        ),
+        pytest.param({"place_of_service": "10"}, "NTE*ADD*TELEHEALTH VISIT", id="telehealth-pos"),
+    ],
+)
+def test_writer_nte_carries_the_note_the_payer_profile_asks_for(
+    overrides: dict[str, Any], expected: str | None
+) -> None:
+    # Given COMM-A asking for a note on replacement and telehealth claims
+    tenant = _tenant_with_notes(NOTES)
+    # When the claim is written
+    text = writer.write_837p([claim(**overrides)], tenant=tenant, control=CONTROL, created=CREATED)
+    segments = text.split("~")
+    # Then the one NTE (if any) sits after the REFs and before HI, and the file is pyx12-clean
+    notes = [s for s in segments if s.startswith("NTE*")]
+    assert notes == ([expected] if expected else [])
+    if expected:
+        assert segments.index(expected) + 1 == next(i for i, s in enumerate(segments) if s.startswith("HI*"))
+    assert validate_837p(text) == []
+
+
+@pytest.mark.parametrize("text", ["corrected claim", "A" * 81, "NOTE~WITH*DELIMS", ""])
+def test_tenant_refuses_a_claim_note_that_is_not_plain_upper_case_text(text: str) -> None:
+
+    document = demo_document()
+    document["payers"][1]["profile"]["claim_notes"] = [{"when": "always", "text": text}]
+    with pytest.raises(TenantConfigError, match="claim_notes"):
+        parse_tenant_config(document)

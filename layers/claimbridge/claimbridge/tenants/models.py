@@ -214,6 +214,19 @@ class PtpOverride(BaseModel):
     action: Literal["allow", "warn", "error"]
 
 
+class ClaimNote(BaseModel):
+    """A 2300 ``NTE*ADD`` text a payer asks for on some claims (Claimbridge extension of tenant-config section 2).
+
+    ``when``: ``always``, ``telehealth`` (any line is telehealth: virtual, or POS 02/10), ``replacement`` (frequency 7)
+    or ``void`` (frequency 8). The text is the practice's own fixed wording (never patient data), upper-case letters,
+    digits and basic punctuation, at most 80 characters (NTE02).
+    """
+
+    model_config = _STRICT
+    when: Literal["always", "telehealth", "replacement", "void"]
+    text: Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9 .,/()#&+-]{0,79}$")]
+
+
 class PayerProfile(BaseModel):
     """Payer rules; every omitted key takes the Medicare FFS Part B (MCR) default (tenant-config section 2)."""
 
@@ -229,6 +242,8 @@ class PayerProfile(BaseModel):
     require_rendering_prv: bool = True
     require_supervising_2310D: bool = False
     ptp_overrides: list[PtpOverride] = Field(default_factory=list)
+    claim_notes: list[ClaimNote] = Field(default_factory=list)
+    """2300 NTE: the first note whose ``when`` matches the claim is sent (the 837P allows one NTE per claim)."""
 
 
 class FhirIdentifier(BaseModel):

@@ -257,6 +257,11 @@ def ref(*, loop: str, qualifier: str, value: str) -> OutSegment:
     return OutSegment("REF", (qualifier, x12_id(value, max_length=50, location=f"{loop} REF*{qualifier} REF02")))
 
 
+def nte(text: str) -> OutSegment:
+    """2300 NTE Claim Note: ``NTE*ADD*CORRECTED CLAIM - UPDATED UNITS~`` (NTE02 1-80, never truncated)."""
+    return OutSegment("NTE", ("ADD", x12_text(text, max_length=80, location="2300 NTE02")))
+
+
 def sbr(
     *, responsibility: str, patient_is_subscriber: bool, group_number: str | None, filing_indicator: str
 ) -> OutSegment:

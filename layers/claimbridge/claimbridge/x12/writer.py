@@ -147,7 +147,7 @@ def _transaction_set(
         body += _loop_2000a(billing_hl, provider, pay_to, tenant)
         for claim in provider_claims:
             try:
-                body += _claim_hierarchy(claim, billing_hl, hl_numbers)
+                body += _claim_hierarchy(claim, billing_hl, hl_numbers, note=claim_note(claim, tenant))
             except X12WriteError as exc:
                 raise X12WriteError(exc.x12_location, exc.reason, claim_id=claim.claim_id) from exc
     body.append(seg.se(segment_count=len(body) + 1, control_number=control_number))
@@ -259,7 +259,31 @@ def _address(loop: str, address: Address) -> list[OutSegment]:
     ]
 
 
-def _claim_hierarchy(claim: ProfessionalClaim, billing_hl: int, hl_numbers: Iterator[int]) -> list[OutSegment]:
+def claim_note(claim: ProfessionalClaim, tenant: TenantConfig) -> str | None:
+    """The 2300 NTE text the billed payer's profile asks for on this claim (first matching ``claim_notes`` entry)."""
+    try:
+        notes = tenant.payer(claim.payer.key).profile.claim_notes
+    except KeyError:
+        return None
+    telehealth = any(
+        line.telehealth.virtual or (line.place_of_service or claim.place_of_service) in TELEHEALTH_POS
+        for line in claim.lines
+    )
+    applies = {
+        "always": True,
+        "telehealth": telehealth,
+        "replacement": claim.frequency == ClaimFrequency.REPLACEMENT,
+        "void": claim.frequency == ClaimFrequency.VOID,
+    }
+    return next((note.text for note in notes if applies[note.when]), None)
+
+
+TELEHEALTH_POS = frozenset({"02", "10"})
+
+
+def _claim_hierarchy(
+    claim: ProfessionalClaim, billing_hl: int, hl_numbers: Iterator[int], *, note: str | None = None
+) -> list[OutSegment]:
     """2000B (+ 2000C) and the 2300 claim under the lowest level present."""
     subscriber_hl = next(hl_numbers)
     out = [
@@ -275,7 +299,7 @@ def _claim_hierarchy(claim: ProfessionalClaim, billing_hl: int, hl_numbers: Iter
     ]
     if claim.patient is not None:
         out += _loop_2000c(next(hl_numbers), subscriber_hl, claim.patient)
-    return out + _loop_2300(claim)
+    return out + _loop_2300(claim, note=note)
 
 
 def _loop_2010ba(subscriber: Subscriber, *, subscriber_is_patient: bool) -> list[OutSegment]:
@@ -339,9 +363,9 @@ def _loop_2000c(hl_number: int, subscriber_hl: int, patient: Patient) -> list[Ou
     ]
 
 
-def _loop_2300(claim: ProfessionalClaim) -> list[OutSegment]:
-    """2300 Claim: CLM, REF*9F (referral), REF*G1 (prior authorization), REF*F8 (frequency 7/8), HI, then 2310A-D,
-    2320 and 2400 (REF segments in the TR3's order: 9F, G1, F8)."""
+def _loop_2300(claim: ProfessionalClaim, *, note: str | None = None) -> list[OutSegment]:
+    """2300 Claim: CLM, REF*9F (referral), REF*G1 (prior authorization), REF*F8 (frequency 7/8), NTE (payer-asked
+    note), HI, then 2310A-D, 2320 and 2400 (REF segments in the TR3's order: 9F, G1, F8)."""
     out = [
         seg.clm(
             claim_id=claim.claim_id,
@@ -358,6 +382,8 @@ def _loop_2300(claim: ProfessionalClaim) -> list[OutSegment]:
         if not claim.payer_claim_control_number:
             raise X12WriteError("2300 REF*F8", "payer claim control number is required for frequency 7 and 8")
         out.append(seg.ref(loop="2300", qualifier="F8", value=claim.payer_claim_control_number))
+    if note:
+        out.append(seg.nte(note))
     out.append(seg.hi(claim.diagnoses))
     if claim.referring is not None:
         out += _clinician("2310A", "DN", claim.referring, with_taxonomy=False)
