@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from claimbridge.claim import ClaimFrequency
+from claimbridge.corrections import correction_for
 from claimbridge.errors import StateConflict, TenantError
 from claimbridge.findings import Finding, Severity
 from claimbridge.state import ClaimState, StoredClaim
@@ -219,3 +221,25 @@ def test_store_patient_services_are_the_scrubber_history_without_withdrawn_claim
     ]
     assert services[0].rendering_npi == "1111111112"
     assert infra.store.patient_services(TENANT, "c" * 64) == []
+
+
+def test_store_correction_replaces_the_claim_content_on_the_way_to_corrected(infra: Infra) -> None:
+    # Given a claim denied by the payer, whose 277CA gave the payer's number on acceptance
+    current = _stored_for_patient(infra, "CBCORR0002", "d" * 64)
+    for target, number in (
+        (ClaimState.READY, None),
+        (ClaimState.SUBMITTED, None),
+        (ClaimState.ACCEPTED, "ICN42"),
+        (ClaimState.DENIED, None),
+    ):
+        current = infra.store.transition(
+            current, target, reason="test", actor="test", payer_claim_control_number=number
+        )
+    # When the biller's void is built from the store and recorded as CORRECTED
+    void = correction_for(current, ClaimFrequency.VOID)
+    infra.store.transition(current, ClaimState.CORRECTED, reason="void requested", actor="biller", claim=void)
+    # Then the stored claim is the frequency-8 claim with REF*F8 = the recorded number
+    reread = infra.store.get_claim(TENANT, "CBCORR0002")
+    assert reread is not None and reread.claim is not None
+    assert (reread.state, reread.payer_claim_control_number) == (ClaimState.CORRECTED, "ICN42")
+    assert (reread.claim.frequency, reread.claim.payer_claim_control_number) == (ClaimFrequency.VOID, "ICN42")

@@ -92,6 +92,9 @@ def test_poll_then_process_responses_accepts_the_submitted_claim(
     accepted = [e["detail"] for e in infra.bus_events() if e["detail-type"] == "Claim Accepted"]
     assert [(d["claim_id"], d["response_kind"]) for d in accepted] == [(CLAIM_ID, "277CA")]
     assert infra.store.get_cursor(TENANT).cursor is not None
+    # and the payer's claim number (277CA REF*1K) is recorded for a later REF*F8
+    stored = infra.store.get_claim(TENANT, CLAIM_ID)
+    assert stored is not None and stored.payer_claim_control_number
 
 
 def test_poll_clearinghouse_does_not_fetch_the_same_responses_twice(

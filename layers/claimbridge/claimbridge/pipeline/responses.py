@@ -61,7 +61,15 @@ class _Apply:
         )
         self.counts["unmatched"] += 1
 
-    def move(self, claim_id: str, target: ClaimState, *, codes: Sequence[str], finding: Finding | None) -> None:
+    def move(
+        self,
+        claim_id: str,
+        target: ClaimState,
+        *,
+        codes: Sequence[str],
+        finding: Finding | None,
+        payer_claim_control_number: str | None = None,
+    ) -> None:
         """Move one claim to ACCEPTED / REJECTED; skip when already there; refuse (recorded) when not allowed."""
         claim = self.deps.store.get_claim(self.tenant_id, claim_id)
         if claim is None:
@@ -83,6 +91,7 @@ class _Apply:
                 reason=f"{self.kind} {self.response_key}: {' '.join(codes) or 'accepted'}",
                 actor=f"clearinghouse-{self.kind}",
                 findings=findings,
+                payer_claim_control_number=payer_claim_control_number,
             )
         except StateConflict:
             if allowed:
@@ -195,7 +204,13 @@ class _Apply:
                 )
                 self.move(status.patient_control_number, ClaimState.REJECTED, codes=composites, finding=finding)
             elif categories & ACCEPTED_277CA:
-                self.move(status.patient_control_number, ClaimState.ACCEPTED, codes=composites, finding=None)
+                self.move(
+                    status.patient_control_number,
+                    ClaimState.ACCEPTED,
+                    codes=composites,
+                    finding=None,
+                    payer_claim_control_number=status.payer_claim_control_number,
+                )
             elif self.deps.store.get_claim(self.tenant_id, status.patient_control_number) is None:
                 self.unmatched(f"CLM01 {status.patient_control_number[:20]}", "no claim with this id for the tenant")
             else:

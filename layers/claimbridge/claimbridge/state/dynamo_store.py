@@ -595,8 +595,14 @@ class DynamoClaimStore:
         actor: str,
         findings: Sequence[Finding] | None = None,
         submission_id: str | None = None,
+        payer_claim_control_number: str | None = None,
+        claim: ProfessionalClaim | None = None,
     ) -> StoredClaim:
-        """Conditional lifecycle move + audit item; a move not in the lifecycle is refused and recorded."""
+        """Conditional lifecycle move + audit item; a move not in the lifecycle is refused and recorded.
+
+        ``payer_claim_control_number`` records the payer's number (277CA/835); ``claim`` replaces the claim content
+        (a corrected or void claim built from the stored one, moving to CORRECTED).
+        """
         if not transition_allowed(current.state, to_state):
             self._refuse(current, to_state, reason=reason, actor=actor)
         at = self._clock()
@@ -610,6 +616,10 @@ class DynamoClaimStore:
             update["findings"] = tuple(findings)
         if submission_id is not None:
             update["submission_id"] = submission_id
+        if payer_claim_control_number is not None:
+            update["payer_claim_control_number"] = payer_claim_control_number
+        if claim is not None:
+            update["claim"] = claim
         if to_state == ClaimState.SUBMITTED:
             update["pending_submission_id"] = None
         moved = current.model_copy(update=update)
@@ -873,6 +883,7 @@ def _claim_item(claim: StoredClaim) -> dict[str, Any]:
         "submission_id": claim.submission_id,
         "pending_submission_id": claim.pending_submission_id,
         "related_claim_id": claim.related_claim_id,
+        "payer_claim_control_number": claim.payer_claim_control_number,
         "announced": claim.announced,
         "created_at": _iso(claim.created_at),
         "updated_at": _iso(claim.updated_at),
@@ -896,6 +907,7 @@ def _stored_claim(item: Mapping[str, Any]) -> StoredClaim:
         submission_id=item.get("submission_id"),
         pending_submission_id=item.get("pending_submission_id"),
         related_claim_id=item.get("related_claim_id"),
+        payer_claim_control_number=item.get("payer_claim_control_number"),
         announced=bool(item.get("announced", False)),
         created_at=datetime.fromisoformat(item["created_at"]),
         updated_at=datetime.fromisoformat(item["updated_at"]),

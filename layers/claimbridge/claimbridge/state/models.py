@@ -101,6 +101,8 @@ class StoredClaim(BaseModel):
     submission_id: str | None = None
     pending_submission_id: str | None = None
     related_claim_id: str | None = None
+    payer_claim_control_number: str | None = None
+    """The payer's number for the claim (277CA REF*1K, later 835 CLP07): REF*F8 of a corrected or void claim."""
     announced: bool = False
     """Whether the event for the current state went out; a redelivery re-announces a claim whose event was lost."""
     created_at: datetime

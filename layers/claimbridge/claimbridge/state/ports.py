@@ -105,8 +105,11 @@ class ClaimStorePort(Protocol):
         actor: str,
         findings: Sequence[Finding] | None = None,
         submission_id: str | None = None,
+        payer_claim_control_number: str | None = None,
+        claim: ProfessionalClaim | None = None,
     ) -> StoredClaim:
-        """Move a claim along the lifecycle (conditional on ``current``); refuse and record a move not allowed."""
+        """Move a claim along the lifecycle (conditional on ``current``); refuse and record a move not allowed.
+        Optionally record the payer's claim number, or replace the claim content (a correction)."""
         ...
 
     def mark_announced(self, current: StoredClaim) -> StoredClaim:
