@@ -220,3 +220,23 @@ def test_submit_claims_a_claim_the_writer_refuses_is_held_and_the_others_are_sen
     assert sent is not None
     assert sent.state == ClaimState.SUBMITTED
     assert corrected_id not in infra.archive_text(f"x12/837p/{TENANT}/000000001.x12")
+
+
+def test_submit_claims_one_interchange_per_payer_when_the_clearinghouse_wants_it(
+    infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse
+) -> None:
+    # Given a clearinghouse that routes whole files (split_by_payer) and READY claims for MCR and COMM-A
+    split = demo_tenant.clearinghouse.model_copy(update={"split_by_payer": True})
+    infra.store.put_tenant_config(demo_tenant.model_copy(update={"clearinghouse": split}))
+    ingest(infra, TENANT, ["intake-90791.json", "telehealth-90837-home.json"])
+
+    # When submit_claims handles the batch
+    assert invoke(submit_queue_event(infra)) == {"batchItemFailures": []}
+
+    # Then each payer's claim went in its own interchange with its own control number
+    keys = infra.archive_keys("x12/837p/")
+    assert keys == [f"x12/837p/{TENANT}/000000001.x12", f"x12/837p/{TENANT}/000000002.x12"]
+    payers = [infra.archive_text(key).count("NM1*PR*") for key in keys]
+    assert payers == [1, 1]
+    texts = [infra.archive_text(key) for key in keys]
+    assert {"COMMERCIAL PLAN A" in text for text in texts} == {True, False}

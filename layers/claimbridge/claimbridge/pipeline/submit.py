@@ -63,6 +63,25 @@ def transactions_of(x12_text: str) -> dict[str, tuple[str, ...]]:
     return {st02: tuple(claim_ids) for st02, claim_ids in transactions.items()}
 
 
+def interchange_batches(claims: Sequence[StoredClaim], *, split_by_payer: bool) -> list[list[StoredClaim]]:
+    """The claims of one interchange each: ordered by payer and claim id, at most ``MAX_CLAIMS_PER_INTERCHANGE``, and
+    one payer per interchange when the clearinghouse wants that (``clearinghouse.split_by_payer``)."""
+    ordered = sorted(claims, key=lambda c: (c.payer_key or "", c.claim_id))
+    groups: list[list[StoredClaim]] = []
+    if split_by_payer:
+        by_payer: dict[str, list[StoredClaim]] = defaultdict(list)
+        for claim in ordered:
+            by_payer[claim.payer_key or ""].append(claim)
+        groups = list(by_payer.values())
+    elif ordered:
+        groups = [ordered]
+    return [
+        group[start : start + MAX_CLAIMS_PER_INTERCHANGE]
+        for group in groups
+        for start in range(0, len(group), MAX_CLAIMS_PER_INTERCHANGE)
+    ]
+
+
 def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -> SubmitOutcome:
     """Send the tenant's READY claims among ``claim_ids``.
 
@@ -110,9 +129,8 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
         if sent or refused_now:
             submission_ids.append(submission_id)
 
-    fresh.sort(key=lambda c: (c.payer_key or "", c.claim_id))
-    for start in range(0, len(fresh), MAX_CLAIMS_PER_INTERCHANGE):
-        prepared = _prepare(tenant, fresh[start : start + MAX_CLAIMS_PER_INTERCHANGE], deps)
+    for batch in interchange_batches(fresh, split_by_payer=tenant.clearinghouse.split_by_payer):
+        prepared = _prepare(tenant, batch, deps)
         if prepared is None:
             continue
         record, x12_text, carried = prepared

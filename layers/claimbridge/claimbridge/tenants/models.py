@@ -126,6 +126,8 @@ class Clearinghouse(BaseModel):
     )
     usage_indicator: Literal["T", "P"] = "T"
     poll_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
+    split_by_payer: bool = False
+    """One interchange per payer (some clearinghouses route whole files); Claimbridge extension of tenant-config §1."""
 
     @model_validator(mode="after")
     def _kind_rules(self) -> Clearinghouse:
