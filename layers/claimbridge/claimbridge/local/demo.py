@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from claimbridge.local.redate import redate_bundle
 from claimbridge.local.router import DrainReport, LocalRouter
 from claimbridge.local.stack import LocalStack, LocalStackError
 from claimbridge.state import ClaimState, DynamoClaimStore
@@ -75,12 +76,13 @@ def store_tenant(stack: LocalStack, tenant: TenantConfig) -> None:
 
 
 def upload_bundles(stack: LocalStack, tenant_id: str, bundles: Iterable[Path]) -> list[str]:
-    """Drop each file at ``s3://<inbound>/<tenant>/<name>``, as an EHR integration would."""
+    """Drop each file at ``s3://<inbound>/<tenant>/<name>``, as an EHR integration would, re-dated to this week."""
     s3 = stack.s3()
     keys = []
     for path in bundles:
         key = f"{tenant_id}/{path.name}"
-        s3.put_object(Bucket=stack.inbound_bucket, Key=key, Body=path.read_bytes(), ContentType="application/fhir+json")
+        body = redate_bundle(path.read_bytes())
+        s3.put_object(Bucket=stack.inbound_bucket, Key=key, Body=body, ContentType="application/fhir+json")
         keys.append(key)
     return keys
 
