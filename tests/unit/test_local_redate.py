@@ -26,7 +26,7 @@ def test_every_date_moves_by_the_same_days_and_the_newest_lands_14_days_ago() ->
     moved = json.loads(redate_bundle(json.dumps(bundle).encode(), today=TODAY))
     assert moved["meta"]["lastUpdated"] == "2026-11-14T10:15:00Z"
     assert moved["entry"][0]["resource"]["period"]["start"] == "2026-10-28T14:00:00-05:00"
-    assert moved["entry"][0]["resource"]["birthDate"] == "1986-03-15"
+    assert moved["entry"][0]["resource"]["birthDate"] == "1986-03-14"
     assert moved["entry"][1]["resource"]["created"] == "2026-11-13"
     assert moved["entry"][1]["resource"]["note"] == "2026-03-04 is text, kept"
 
