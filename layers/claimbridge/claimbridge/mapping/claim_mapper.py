@@ -598,7 +598,13 @@ def _diagnoses(scope: ClaimScope) -> tuple[tuple[str, ...], dict[int, int]]:
         )
     entries.sort(key=lambda pair: (pair[1].get("sequence") or 0, pair[0]))
     if len(entries) > MAX_DIAGNOSES:
-        scope.warn("IN-REQUIRED", anchor.at("diagnosis"), "more than 12 diagnoses; the first 12 are sent")
+        scope.warn(
+            "BH-DX-03",
+            anchor.at("diagnosis"),
+            "more than 12 diagnoses; the first 12 are sent",
+            x12_location="2300 HI",
+            fix="send at most 12 diagnoses, the ones the lines point at first",
+        )
         entries = entries[:MAX_DIAGNOSES]
     codes: list[str] = []
     positions: dict[int, int] = {}

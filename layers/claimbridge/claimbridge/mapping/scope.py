@@ -137,7 +137,7 @@ class ClaimScope:
             return None
         return self.touch(found)
 
-    def warn(self, rule_id: str, fhir_path: str, message: str, *, x12_location: str = "") -> None:
+    def warn(self, rule_id: str, fhir_path: str, message: str, *, x12_location: str = "", fix: str = "") -> None:
         """A warning travels with the claim; the same one twice (a reference two parts resolve) is kept once."""
         finding = Finding(
             rule_id=rule_id,
@@ -145,6 +145,7 @@ class ClaimScope:
             fhir_path=fhir_path,
             x12_location=x12_location,
             message=message,
+            fix=fix,
         )
         if finding not in self.warnings:
             self.warnings.append(finding)
