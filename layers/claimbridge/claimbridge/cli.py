@@ -221,13 +221,15 @@ def _load_tenant(tenant_file: Path | None) -> TenantConfig | None:
 def _scrub_claims(run: _Run) -> None:
     """Scrub every mapped claim (the pipeline's RECEIVED -> READY/HELD step); an error finding holds the claim.
 
-    All claims of the run are the history first, so a patient's claims see each other whatever the file order.
+    As in the pipeline, each claim's history is the claims scrubbed before it (in file order): a visit limit counts
+    the visits already billed, and a same-day pair split over two claims is reported on the second.
     """
-    history = InMemoryHistory(outcome.claim for outcome in run.outcomes if outcome.claim is not None)
+    history = InMemoryHistory()
     for outcome in run.outcomes:
         if outcome.claim is None:
             continue
         result = scrub(outcome.claim, tenant=run.tenant, as_of=run.as_of, history=history)
+        history.add(outcome.claim)
         outcome.findings.extend(f for f in result.findings if f not in outcome.findings)
         if result.status == SCRUB_HELD:
             outcome.outcome = HELD
