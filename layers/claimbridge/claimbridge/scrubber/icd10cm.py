@@ -1,8 +1,9 @@
 """ICD-10-CM lookup for the diagnosis rules (BH-DX-01, BH-DX-02): which codes an edition lists and which are billable.
 
 The code sets come from the pinned ``simple-icd-10-cm`` package, but not through its API: importing it parses a 10 MB
-XML (~3.4 s, too slow for a Lambda cold start). Its packaged plain list (``data/code-list-April-2026.txt``: chapters,
-blocks, categories, subcategories and 7th-character extensions, one per line, no dots) is enough: a code is valid when
+XML (~3.4 s, too slow for a Lambda cold start). Its packaged plain list (``data/code-list-April-2026.txt``, read as a
+file located with ``find_spec``, so the package is never imported: chapters, blocks, categories, subcategories and
+7th-character extensions, one per line, no dots) is enough: a code is valid when
 it is listed, and billable (a leaf) when no other listed code extends it. Because ICD-10-CM is hierarchical by prefix,
 every code that extends ``c`` sorts right after ``c``, so one sorted pass finds the leaves. The test suite checks these
 answers against the library's own ``is_valid_item``/``is_leaf``.
@@ -14,12 +15,13 @@ A date outside every loaded edition is still checked, against the nearest editio
 from __future__ import annotations
 
 import bisect
+import importlib.util
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
@@ -123,10 +125,25 @@ class IcdCodeSet:
         return None
 
 
+def package_file(package: str, resource: str) -> Path:
+    """``resource`` (a ``/`` path) inside the installed top-level ``package``, found without importing it.
+
+    ``importlib.resources.files("simple_icd_10_cm.data")`` would import ``simple_icd_10_cm``, whose ``__init__``
+    parses the 10 MB tabular XML (~3.5 s); ``find_spec`` of a top-level name only locates it.
+    """
+    if "." in package:
+        raise TableError(f"ICD-10-CM code list package {package} must be a top-level package")
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not locations:
+        raise TableError(f"ICD-10-CM code list package {package} is not installed")
+    return Path(locations[0]).joinpath(*resource.split("/"))
+
+
 @cache
 def load_code_set(package: str, resource: str) -> IcdCodeSet:
     """The code list ``resource`` packaged in ``package`` (parsed once per process, ~0.1 s)."""
-    text = resources.files(package).joinpath(resource).read_text(encoding="utf-8")
+    text = package_file(package, resource).read_text(encoding="utf-8")
     code_set = IcdCodeSet(text.splitlines())
     if not len(code_set):
         raise TableError(f"ICD-10-CM code list {resource} lists no codes")
