@@ -129,16 +129,12 @@ def rule_dx_format(context: ScrubContext) -> Iterator[Finding]:
             )
 
 
-def _edition_choices(context: ScrubContext, position: int) -> dict[str, EditionChoice]:
-    """The editions diagnosis ``position`` is judged by: those of the dates of the lines pointing at it (or of the
-    claim's first date of service when no line does), by edition name."""
+def _edition_choices(context: ScrubContext, position: int) -> list[EditionChoice]:
+    """How diagnosis ``position`` is judged: one choice per date of the lines pointing at it (or the claim's first
+    date of service when no line does)."""
     claim = context.claim
     days: set[date] = {line.service_date for line in claim.lines if position in line.diagnosis_pointers}
-    choices: dict[str, EditionChoice] = {}
-    for day in sorted(days or {claim.first_service_date}):
-        choice = edition_for(context.tables, day)
-        choices.setdefault(choice.edition.edition, choice)
-    return choices
+    return [edition_for(context.tables, day) for day in sorted(days or {claim.first_service_date})]
 
 
 def _more_specific(edition: IcdEdition, code: str) -> str:
@@ -165,10 +161,12 @@ def rule_dx_billable(context: ScrubContext) -> Iterator[Finding]:
     missing_years: dict[int, IcdEdition] = {}
     for position, raw in enumerate(claim.diagnoses, start=1):
         code = raw.replace(".", "")
-        for choice in _edition_choices(context, position).values():
-            edition = choice.edition
+        checked: dict[str, IcdEdition] = {}
+        for choice in _edition_choices(context, position):
             if not choice.loaded:
-                missing_years.setdefault(choice.fiscal_year, edition)
+                missing_years.setdefault(choice.fiscal_year, choice.edition)
+            checked.setdefault(choice.edition.edition, choice.edition)
+        for edition in checked.values():
             code_set = edition.code_set()
             if code_set.is_billable(code):
                 continue
