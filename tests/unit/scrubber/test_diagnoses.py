@@ -196,12 +196,14 @@ def test_dx_duplicate_fix_names_the_first_position() -> None:
         pytest.param(5, (1, 2, 3, 4, 5), [("BH-DX-04", "error", "2400 LX*1 SV107")], id="five-pointers-fail"),
         pytest.param(12, (12,), [], id="pointer-12-pass"),
         pytest.param(12, (13,), [("BH-DX-04", "error", "2400 LX*1 SV107-1")], id="pointer-13-fail"),
+        pytest.param(13, (13,), [("BH-DX-04", "error", "2400 LX*1 SV107-1")], id="pointer-13-fail-even-if-populated"),
         pytest.param(2, (1, 3), [("BH-DX-04", "error", "2400 LX*1 SV107-2")], id="unpopulated-position-fail"),
         pytest.param(1, (), [("BH-DX-04", "error", "2400 LX*1 SV107")], id="no-pointer-fail"),
     ],
 )
 def test_dx_pointers(count: int, pointers: tuple[int, ...], expected: list[tuple[str, str, str]]) -> None:
-    assert summary(run_rule("BH-DX-04", dx_claim(TWELVE[:count], pointers))) == expected
+    diagnoses = (*TWELVE, "F4322")[:count]
+    assert summary(run_rule("BH-DX-04", dx_claim(diagnoses, pointers))) == expected
 
 
 def test_dx_pointer_past_the_last_diagnosis_names_the_populated_range() -> None:
