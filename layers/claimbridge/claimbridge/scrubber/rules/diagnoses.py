@@ -37,7 +37,6 @@ class FirstListedOnly(BaseModel):
 
     prefix: str
     except_: tuple[str, ...] = ()
-    title: str = ""
 
     def matches(self, code: str) -> bool:
         return code.startswith(self.prefix) and not any(code.startswith(e) for e in self.except_)
@@ -56,7 +55,6 @@ class PrimaryPolicy(BaseModel):
     primary_from: str
     primary_to: str
     severity: Severity = Severity.WARNING
-    label: str = ""
     expected: str = ""
 
     def applies_to(self, procedure_code: str) -> bool:
@@ -90,13 +88,13 @@ def _prefixes(values: list[str]) -> tuple[str, ...]:
     return tuple(p for p in (v.replace(".", "").strip().upper() for v in values) if p)
 
 
-def _primary(claim: ProfessionalClaim, line: ServiceLine) -> tuple[int, str] | None:
-    """The line's primary diagnosis: (position, code) of its first pointer, if that points at a populated position."""
+def _primary(claim: ProfessionalClaim, line: ServiceLine) -> str | None:
+    """The line's primary diagnosis: the code its first pointer names, if that is a populated position."""
     if not line.diagnosis_pointers:
         return None
     position = line.diagnosis_pointers[0]
     if 1 <= position <= len(claim.diagnoses):
-        return position, claim.diagnoses[position - 1].replace(".", "")
+        return claim.diagnoses[position - 1].replace(".", "")
     return None
 
 
@@ -124,7 +122,7 @@ def rule_dx_format(context: ScrubContext) -> Iterator[Finding]:
                 Severity.ERROR,
                 fhir_path=_dx_path(claim, position),
                 x12_location=_hi(position),
-                message=f"diagnosis {position} is not shaped like an ICD-10-CM code ({len(code)} characters)",
+                message=f"diagnosis {position} ({code}, {len(code)} characters) is not shaped like an ICD-10-CM code",
                 fix="send an ICD-10-CM code: 3-7 characters, a letter, a digit, then letters or digits (e.g. F411)",
             )
 
@@ -306,10 +304,9 @@ def _primary_policies(context: ScrubContext, day: date) -> tuple[PrimaryPolicy, 
 def _primary_findings(context: ScrubContext, line: ServiceLine) -> Iterator[Finding]:
     """At most one primary-diagnosis finding per line: payer errors first, else the default expectation."""
     claim = context.claim
-    primary = _primary(claim, line)
-    if primary is None:
+    code = _primary(claim, line)
+    if code is None:
         return  # BH-DX-04 reports the pointer
-    _, code = primary
     fhir_path, x12_location = _pointer_path(claim, line, 0), line_x12(line, "SV107-1")
     subject = f"line {line.sequence} ({line.procedure_code}): primary diagnosis {_show(code)}"
     disallow = _prefixes(context.profile.dx.primary_disallow)
@@ -371,7 +368,7 @@ def rule_dx_primary(context: ScrubContext) -> Iterator[Finding]:
     of its prefixes; else the default of table ``dx_primary_policy`` (warning when a 908xx psychiatry/psychotherapy
     line's primary is not F01-F99) [S30, S31]. Separately, a Z code the ICD-10-CM guidelines allow only as
     first-listed (table ``icd10cm_first_listed_only``, guideline I.C.21.c.16: Z00 except Z00.6, Z01, Z02, Z04, ...)
-    in a non-first pointer, or at HI02-HI12 without any line using it as primary, is a warning [S30].
+    in a line's pointers 2-4, or at HI02-HI12 with no line pointing at it, is a warning [S30].
     Reads: payer profile ``dx.primary_disallow``, ``covered_dx``; tables ``dx_primary_policy``,
     ``icd10cm_first_listed_only``."""
     claim = context.claim
