@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 ProcedureCode = Annotated[str, Field(pattern=r"^[0-9A-Z]{5}$")]
 Modifier = Annotated[str, Field(pattern=r"^[0-9A-Z]{2}$")]
-IcdCode = Annotated[str, Field(pattern=r"^[A-Z][0-9][0-9A-Z]{1,5}$")]
+IcdCode = Annotated[str, Field(pattern=r"^[A-Z][0-9A-Z]{2,6}$")]  # FY2026 lists QA0.. codes (letter second)
 PlaceOfService = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
 Npi = Annotated[str, Field(pattern=r"^[12][0-9]{9}$")]
 Taxonomy = Annotated[str, Field(pattern=r"^[0-9]{3}[0-9A-Z]{6}X$")]

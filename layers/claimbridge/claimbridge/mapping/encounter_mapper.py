@@ -340,7 +340,7 @@ def _diagnoses(scope: ClaimScope) -> tuple[str, ...]:
         if raw is None:
             raise problem("IN-CODE", path, f"no ICD-10-CM coding ({ICD10CM_SYSTEM})", x12_location="2300 HI")
         code = raw.replace(".", "").strip().upper()
-        if not (3 <= len(code) <= 7 and code[0].isalpha() and code[1].isdigit() and code.isalnum()):
+        if not (3 <= len(code) <= 7 and code[0].isalpha() and code.isascii() and code.isalnum()):
             raise problem("IN-CODE", path, "ICD-10-CM code is malformed", x12_location="2300 HI")
         if code not in codes:
             codes.append(code)
