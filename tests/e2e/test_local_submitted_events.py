@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from claimbridge.local.demo import store_tenant
+from claimbridge.local.redate import redate_bundle
 from claimbridge.local.router import Delivery, LocalRouter
 from claimbridge.local.stack import ACCOUNT_ID, LocalStack
 from claimbridge.mapping import claim_id_for
@@ -98,8 +99,8 @@ def event_copies(stack: LocalStack) -> list[str]:
 def test_local_submitted_inline_bundle_on_the_claim_bus_ends_as_a_ready_claim(
     stack: LocalStack, router: LocalRouter
 ) -> None:
-    # Given the §12 telehealth Bundle, sent inline by the registered EHR
-    document = json.loads((BUNDLES / "telehealth-90837-home.json").read_text(encoding="utf-8"))
+    # Given the §12 telehealth Bundle (re-dated to this week, as an EHR would send it now), sent inline
+    document = json.loads(redate_bundle((BUNDLES / "telehealth-90837-home.json").read_bytes()))
     ready_before = waiting(stack, "SubmitQueue")
 
     # When the EHR puts the event on the claim bus and the intake functions run

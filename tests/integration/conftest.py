@@ -30,6 +30,7 @@ from functions.submit_claims import app as submit_app
 from tests.support.sam import sam_resource, table_create_kwargs
 
 APPS = (ingest_app, chunk_app, submit_app, responses_app, poll_app, accept_app)
+SCRUB_AS_OF = "2026-03-10"
 TABLE = "claims-test"
 INBOUND = "inbound-test"
 ARCHIVE = "archive-test"
@@ -154,6 +155,8 @@ def infra(aws: None, monkeypatch: pytest.MonkeyPatch) -> Infra:
         "INBOUND_BUCKET": INBOUND,
         "EVENT_BUS_NAME": BUS,
         "INGEST_CHUNKS_QUEUE_URL": urls["IngestChunksQueue"],
+        # The example inputs carry March 2026 dates: scrub them as of then (timely filing), not as of today.
+        "CLAIMBRIDGE_SCRUB_AS_OF": SCRUB_AS_OF,
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("CLAIMBRIDGE_SANDBOX_URL", raising=False)

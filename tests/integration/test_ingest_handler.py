@@ -10,7 +10,6 @@ from typing import Any
 import boto3
 import pytest
 
-from claimbridge.local.redate import redate_bundle
 from claimbridge.mapping import claim_id_for
 from claimbridge.settings import get_settings
 from claimbridge.state import ClaimState
@@ -31,8 +30,7 @@ def put_inbound(infra: Infra, key: str, body: bytes) -> tuple[str, str]:
 
 
 def bundle(name: str) -> bytes:
-    """An example bundle re-dated to this week (timely filing judges it against today)."""
-    return redate_bundle((BUNDLES / name).read_bytes())
+    return (BUNDLES / name).read_bytes()
 
 
 def with_claim_version(raw: bytes, version: str) -> bytes:

@@ -10,7 +10,6 @@ import boto3
 import httpx
 import pytest
 
-from claimbridge.local.redate import redate_bundle
 from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.mapping import claim_id_for
 from claimbridge.state import ClaimState
@@ -32,7 +31,7 @@ def ingest(infra: Infra, tenant_id: str, names: list[str]) -> list[str]:
     locations = []
     for name in names:
         key = f"{tenant_id}/{Path(name).name}"
-        s3.put_object(Bucket=infra.inbound_bucket, Key=key, Body=redate_bundle((BUNDLES / name).read_bytes()))
+        s3.put_object(Bucket=infra.inbound_bucket, Key=key, Body=(BUNDLES / name).read_bytes())
         locations.append((infra.inbound_bucket, key))
     response = ingest_app.lambda_handler(ingest_event(locations), FakeLambdaContext())
     assert response == {"batchItemFailures": []}

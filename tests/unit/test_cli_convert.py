@@ -20,12 +20,15 @@ from tests.unit.fhir_builders import BUNDLES, PHI_VALUES, REPO_ROOT, claim, exam
 
 pytestmark = pytest.mark.unit
 
+AS_OF = "2026-03-10"
 GOOD = [BUNDLES / "telehealth-90837-home.json", BUNDLES / "intake-90791.json", BUNDLES / "em-99214-90833.json"]
 
 
 def _convert(tmp_path: Path, *files: Path, extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any], Path]:
     out = tmp_path / "out"
-    code = main(["convert", *map(str, files), "--out", str(out), "--state-dir", str(tmp_path / "state"), *extra])
+    as_of = () if "--as-of" in extra else ("--as-of", AS_OF)  # the examples' dates, not today's (timely filing)
+    args = ["convert", *map(str, files), "--out", str(out), "--state-dir", str(tmp_path / "state"), *as_of, *extra]
+    code = main(args)
     findings = json.loads((out / "findings.json").read_text()) if (out / "findings.json").exists() else {}
     return code, findings, out
 

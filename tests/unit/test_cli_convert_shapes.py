@@ -18,7 +18,18 @@ pytestmark = pytest.mark.unit
 
 def _convert(tmp_path: Path, *paths: Path) -> tuple[int, dict[str, Any], Path]:
     out = tmp_path / "out"
-    code = main(["convert", *map(str, paths), "--out", str(out), "--state-dir", str(tmp_path / "state")])
+    code = main(
+        [
+            "convert",
+            *map(str, paths),
+            "--out",
+            str(out),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--as-of",
+            "2026-03-10",
+        ]
+    )
     return code, json.loads((out / "findings.json").read_text()), out
 
 

@@ -5,6 +5,7 @@ Domain code never reads the environment: handlers call ``get_settings()`` and pa
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from typing import Annotated
 
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     service_name: Annotated[str, Field(validation_alias="POWERTOOLS_SERVICE_NAME")] = "claimbridge"
     metrics_namespace: Annotated[str, Field(validation_alias="POWERTOOLS_METRICS_NAMESPACE")] = "Claimbridge"
     secret_max_age_seconds: Annotated[int, Field(ge=0, validation_alias="CLAIMBRIDGE_SECRET_MAX_AGE")] = 300
+    scrub_as_of: Annotated[date | None, Field(validation_alias="CLAIMBRIDGE_SCRUB_AS_OF")] = None
+    """The date the scrubber takes as today (timely filing, effective-dated tables); unset = today (UTC). For
+    replaying a backlog as of the day it arrived, and for tests whose inputs carry fixed dates."""
 
 
 @lru_cache(maxsize=1)

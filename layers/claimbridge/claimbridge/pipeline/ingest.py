@@ -641,7 +641,8 @@ class _Ingest:
         if claim is None:
             return ()
         history = _StoreHistory(self.deps, self.tenant_id)
-        return scrub(claim, tenant=self.tenant.config, as_of=self.deps.clock().date(), history=history).findings
+        as_of = self.deps.scrub_as_of or self.deps.clock().date()
+        return scrub(claim, tenant=self.tenant.config, as_of=as_of, history=history).findings
 
     def _announce(self, claim: StoredClaim) -> None:
         """Queue the Claim Ready / Claim Held event of a READY / HELD claim."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -145,4 +145,5 @@ class PipelineDeps:
     archive_bucket: str
     chunks: ChunkQueuePort | None = None
     clock: Callable[[], datetime] = utc_now
+    scrub_as_of: date | None = None  # the scrubber's "today" when pinned (settings); else clock()'s date
     actor: str = "claimbridge"
