@@ -338,7 +338,7 @@ def test_mapping_rejects_a_pointer_to_no_diagnosis() -> None:
     bundle = example()
     item(bundle)["diagnosisSequence"] = [3]
     findings = rejected(bundle)
-    assert errors(findings) == [("IN-REF", f"{CLAIM_PATH}.item[0].diagnosisSequence[0]")]
+    assert errors(findings) == [("BH-DX-04", f"{CLAIM_PATH}.item[0].diagnosisSequence[0]")]
 
 
 # --- rendering (section 5) ------------------------------------------------------------------------------------

@@ -341,7 +341,13 @@ def _diagnoses(scope: ClaimScope) -> tuple[str, ...]:
             raise problem("IN-CODE", path, f"no ICD-10-CM coding ({ICD10CM_SYSTEM})", x12_location="2300 HI")
         code = raw.replace(".", "").strip().upper()
         if not (3 <= len(code) <= 7 and code[0].isalpha() and code.isascii() and code.isalnum()):
-            raise problem("IN-CODE", path, "ICD-10-CM code is malformed", x12_location="2300 HI")
+            raise problem(
+                "BH-DX-01",
+                path,
+                "ICD-10-CM code is malformed (3-7 letters or digits, a letter first)",
+                x12_location="2300 HI",
+                fix="send the ICD-10-CM code as published, e.g. F41.1",
+            )
         if code not in codes:
             codes.append(code)
     if len(codes) > MAX_DIAGNOSES:

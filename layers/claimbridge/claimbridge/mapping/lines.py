@@ -382,15 +382,22 @@ def _pointers(scope: ClaimScope, draft: _Draft, positions: dict[int, int]) -> tu
         position = positions.get(sequence) if isinstance(sequence, int) else None
         if position is None:
             raise problem(
-                "IN-REF",
+                "BH-DX-04",
                 f"{draft.path}.diagnosisSequence[{index}]",
                 "diagnosisSequence names no Claim.diagnosis",
                 x12_location="SV107",
+                fix="point the line at a Claim.diagnosis.sequence that exists",
             )
         if position not in pointers:
             pointers.append(position)
     if len(pointers) > MAX_POINTERS:
-        scope.warn("IN-REQUIRED", f"{draft.path}.diagnosisSequence", "more than four pointers; the first four are sent")
+        scope.warn(
+            "BH-DX-04",
+            f"{draft.path}.diagnosisSequence",
+            "more than four pointers; the first four are sent",
+            x12_location="SV107",
+            fix="point each line at its four most relevant diagnoses, the primary first",
+        )
     return tuple(pointers[:MAX_POINTERS])
 
 
