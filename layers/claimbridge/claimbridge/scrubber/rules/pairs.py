@@ -137,7 +137,8 @@ def _pair_finding(
         severity = row.severity
     else:
         severity = Severity.WARNING if action == "warn" else Severity.ERROR
-    flagged, other = (b, a) if b.line is not None else (a, b)
+    preferred, fallback = (a, b) if row.report_on == "a" else (b, a)
+    flagged, other = (preferred, fallback) if preferred.line is not None else (fallback, preferred)
     line = flagged.line
     if line is None:  # pragma: no cover - a pair without a line of this claim is skipped by the caller
         return

@@ -150,6 +150,7 @@ class PairRow(BaseModel):
     fix: str
     unless_present: tuple[CodeText, ...] = ()
     distinct_modifiers: tuple[str, ...] = ()
+    report_on: Literal["a", "b"] = "b"
     verified: bool
     note: str | None = None
     sources: tuple[str, ...] = ()
