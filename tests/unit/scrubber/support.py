@@ -12,6 +12,30 @@ from claimbridge.findings import Finding
 from claimbridge.scrubber import ClaimHistory, scrub
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, parse_tenant_config
 
+DOMAIN_RULE_IDS = frozenset(
+    {
+        *(f"BH-TIME-0{n}" for n in range(1, 7)),
+        *(f"BH-PTP-0{n}" for n in range(1, 8)),
+        "BH-ADD-01",
+        "BH-FREQ-01",
+        "BH-SCOPE-01",
+        *(f"BH-TEL-0{n}" for n in range(1, 7)),
+        *(f"BH-DX-0{n}" for n in range(1, 6)),
+        "BH-NPI-01",
+        "BH-TIN-01",
+        "BH-MOD-01",
+        "BH-CRED-01",
+        "BH-CRED-02",
+        "BH-AUTH-01",
+        "BH-AUTH-02",
+        "BH-CLM-01",
+        "BH-CLM-02",
+        "BH-ADDR-01",
+        "BH-TF-01",
+    }
+)
+"""Every rule id of ../shared/domain/behavioral-health-billing.md (the contract test checks the file when present)."""
+
 AS_OF = date(2026, 3, 10)
 """Eight days after the builders' default date of service (2026-03-02)."""
 
