@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -46,7 +47,8 @@ def invoke_chunks(bodies: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def claims_bundle(count: int) -> dict[str, Any]:
-    """The example bundle with ``count`` Claims (clm-1 ... clm-N) billing the same visit."""
+    """The example bundle with ``count`` Claims (clm-1 ... clm-N) of the same patient, one week apart (the same
+    90837 twice on one day would be a duplicate the scrubber holds, BH-PTP-04)."""
     bundle = example()
     claim_entry = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Claim")
     bundle["entry"].remove(claim_entry)
@@ -54,6 +56,10 @@ def claims_bundle(count: int) -> dict[str, Any]:
         entry = copy.deepcopy(claim_entry)
         entry["fullUrl"] = f"urn:uuid:0b6b1c1e-0000-4000-8000-1000000000{number:02d}"
         entry["resource"]["id"] = f"clm-{number}"
+        period = entry["resource"]["item"][0]["servicedPeriod"]
+        for bound in ("start", "end"):
+            moment = datetime.fromisoformat(period[bound]) - timedelta(weeks=number - 1)
+            period[bound] = moment.isoformat()
         bundle["entry"].append(entry)
     return bundle
 

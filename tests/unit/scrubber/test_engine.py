@@ -28,7 +28,7 @@ from tests.unit.x12_builders import claim, line
 
 def test_a_rule_id_can_be_registered_once() -> None:
     with pytest.raises(ValueError, match="BH-CLM-02 is registered twice"):
-        rule("BH-CLM-02", title="again", reads=[Fact.CHARGES])(lambda context: ())
+        rule("BH-CLM-02", title="again", reads=[Fact.CHARGES], severity="error")(lambda context: ())
 
 
 def test_a_crashing_rule_holds_the_claim_without_quoting_values(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,9 +8,14 @@ Run ``python -m claimbridge.scrubber.catalogue > docs/scrubber-rules.md`` (``mak
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 
+from pydantic import BaseModel
+
 from claimbridge.scrubber import load_table, packaged_table_names, registered_rules
+from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
+from claimbridge.tenants.models import PayerProfile
 
 HEADER = """# Scrubber rule catalogue
 
@@ -25,11 +30,14 @@ from the payer's name.
 
 def render() -> str:
     """The whole catalogue as Markdown."""
+    tenant = load_tenant_config(DEMO_TENANT_FILE)
     parts = [HEADER, "## Rules\n"]
     for rule_id, rule in sorted(registered_rules().items()):
         doc = inspect.cleandoc(rule.check.__doc__ or "").strip()
         reads = ", ".join(sorted(fact.value for fact in rule.reads))
-        parts.append(f"### {rule_id} — {rule.title}\n\nReads: {reads}.\n\n{doc}\n")
+        parts.append(f"### {rule_id} — {rule.title}\n\nSeverity: {rule.severity}.\n\nReads: {reads}.\n\n{doc}\n")
+        if rule.profile_keys:
+            parts.append(_profile_table(rule.profile_keys, tenant))
     parts.append("## Code tables\n")
     for name in packaged_table_names():
         table = load_table(name)
@@ -42,6 +50,38 @@ def render() -> str:
         )
         parts.append(f"| effective from | to | rows |\n|---|---|---|\n{rows}\n")
     return "\n".join(parts)
+
+
+def _profile_table(keys: tuple[str, ...], tenant: TenantConfig) -> str:
+    """The profile keys that change the rule, as the demo tenant's payers set them ("default" = the MCR value)."""
+    header = "| payer (demo tenant) | " + " | ".join(f"`{key}`" for key in keys) + " |"
+    rows = [header, "|---" * (len(keys) + 1) + "|"]
+    for payer in tenant.payers:
+        cells = [_profile_value(payer.profile, key) for key in keys]
+        rows.append(f"| {payer.key} | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def _profile_value(profile: PayerProfile, dotted: str) -> str:
+    """``value`` of a dotted key, marked "(default)" when the tenant did not set it explicitly."""
+    node: BaseModel = profile
+    explicit = True
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        explicit = explicit and part in node.model_fields_set
+        node = getattr(node, part)
+    explicit = explicit and leaf in node.model_fields_set
+    value = getattr(node, leaf)
+    text = json.dumps(value.model_dump(mode="json") if isinstance(value, BaseModel) else _plain(value))
+    return f"`{text}`" + ("" if explicit else " (default)")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
 
 
 if __name__ == "__main__":

@@ -110,24 +110,44 @@ RuleCheck = Callable[[ScrubContext], Iterable[Finding]]
 
 @dataclass(frozen=True)
 class Rule:
-    """One registered rule: stable id, a title for the catalogue, what it reads, and its check."""
+    """One registered rule: stable id, a title for the catalogue, what it reads, and its check.
+
+    ``severity`` says in words which severities the rule gives and when; ``profile_keys`` are the payer-profile keys
+    (dotted) that change its outcome, shown per payer in the catalogue.
+    """
 
     rule_id: str
     title: str
     reads: frozenset[Fact]
     check: RuleCheck
+    severity: str = "error"
+    profile_keys: tuple[str, ...] = ()
 
 
 _REGISTRY: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, *, title: str, reads: Iterable[Fact]) -> Callable[[RuleCheck], RuleCheck]:
+def rule(
+    rule_id: str,
+    *,
+    title: str,
+    reads: Iterable[Fact],
+    severity: str,
+    profile_keys: Iterable[str] = (),
+) -> Callable[[RuleCheck], RuleCheck]:
     """Register ``check`` under ``rule_id`` (one check per id; a second registration is a programming error)."""
 
     def register(check: RuleCheck) -> RuleCheck:
         if rule_id in _REGISTRY:
             raise ValueError(f"rule {rule_id} is registered twice")
-        _REGISTRY[rule_id] = Rule(rule_id=rule_id, title=title, reads=frozenset(reads), check=check)
+        _REGISTRY[rule_id] = Rule(
+            rule_id=rule_id,
+            title=title,
+            reads=frozenset(reads),
+            check=check,
+            severity=severity,
+            profile_keys=tuple(profile_keys),
+        )
         return check
 
     return register

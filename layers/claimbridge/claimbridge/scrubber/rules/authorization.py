@@ -33,6 +33,8 @@ _SCOPE_TEXT = {
     "BH-AUTH-01",
     title="A code the payer authorizes carries a prior authorization number",
     reads=[Fact.CODES, Fact.AUTHORIZATION, Fact.FREQUENCY, Fact.PAYER_PROFILE],
+    severity="error",
+    profile_keys=("auth.required_codes",),
 )
 def rule_required_authorization(context: ScrubContext) -> Iterator[Finding]:
     """A line whose code is in the payer profile's ``auth.required_codes`` needs a prior authorization number: its
@@ -97,6 +99,8 @@ def _lines_text(lines: list[ServiceLine]) -> str:
         Fact.HISTORY,
         Fact.CODE_TABLES,
     ],
+    severity="error beyond the limit; warning within 3 visits of it",
+    profile_keys=("auth.visit_limit",),
 )
 def rule_visit_limit(context: ScrubContext) -> Iterator[Finding]:
     """The payer profile's ``auth.visit_limit`` {``count``, ``period``, ``scope``} caps the behavioral-health visits

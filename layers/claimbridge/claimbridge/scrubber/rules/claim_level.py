@@ -104,6 +104,11 @@ def _earliest_line(claim: ProfessionalClaim) -> ServiceLine:
     "BH-CLM-01",
     title="Claim frequency is 1, 7 or 8, and a replacement or void names the claim it corrects",
     reads=[Fact.FREQUENCY, Fact.SERVICE_DATES, Fact.PAYER_PROFILE, Fact.TODAY, Fact.CODE_TABLES],
+    severity=(
+        "error (frequency code, REF*F8 missing); "
+        "warning (after the correction window, a payer number on a frequency-1 claim)"
+    ),
+    profile_keys=("corrected_claim_window_days",),
 )
 def rule_claim_frequency(context: ScrubContext) -> Iterator[Finding]:
     """CLM05-3 must be one of the ``claim_policy`` ``frequency_codes`` (1 original, 7 replacement, 8 void) [S19, S48].
@@ -171,7 +176,7 @@ def rule_claim_frequency(context: ScrubContext) -> Iterator[Finding]:
         )
 
 
-@rule("BH-CLM-02", title="CLM02 equals the sum of the line charges", reads=[Fact.CHARGES])
+@rule("BH-CLM-02", title="CLM02 equals the sum of the line charges", reads=[Fact.CHARGES], severity="error")
 def rule_claim_balances(context: ScrubContext) -> Iterator[Finding]:
     """CLM02 is always computed as the sum of the SV102 line charges (standard balancing practice; the domain
     reference marks the wording unverified), so the claim balances by construction. What is left to check is a line
@@ -192,6 +197,8 @@ def rule_claim_balances(context: ScrubContext) -> Iterator[Finding]:
     "BH-TF-01",
     title="The claim is filed within the payer's timely-filing limit",
     reads=[Fact.SERVICE_DATES, Fact.FREQUENCY, Fact.PAYER_PROFILE, Fact.TODAY, Fact.CODE_TABLES],
+    severity="error past the limit; warning within 30 days of it",
+    profile_keys=("timely_filing_days",),
 )
 def rule_timely_filing(context: ScrubContext) -> Iterator[Finding]:
     """Days from the claim's earliest line date (the line "From" date) to the as-of date against the payer profile's

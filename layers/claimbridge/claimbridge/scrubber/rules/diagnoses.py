@@ -98,7 +98,12 @@ def _primary(claim: ProfessionalClaim, line: ServiceLine) -> str | None:
     return None
 
 
-@rule("BH-DX-01", title="Diagnosis codes are well-formed ICD-10-CM without a decimal point", reads=[Fact.DIAGNOSES])
+@rule(
+    "BH-DX-01",
+    title="Diagnosis codes are well-formed ICD-10-CM without a decimal point",
+    reads=[Fact.DIAGNOSES],
+    severity="error",
+)
 def rule_dx_format(context: ScrubContext) -> Iterator[Finding]:
     """Each diagnosis in 2300 HI01-2..HI12-2 is 3-7 characters: a letter, a digit, then letters or digits, with no
     decimal point (X12 implies it) [S17, S31]. Mapping normalises ``F41.1`` to ``F411``, so this guards the claim
@@ -146,6 +151,7 @@ def _more_specific(edition: IcdEdition, code: str) -> str:
     "BH-DX-02",
     title="Diagnosis codes are valid and billable in the ICD-10-CM edition of the date of service",
     reads=[Fact.DIAGNOSES, Fact.POINTERS, Fact.SERVICE_DATES, Fact.CODE_TABLES],
+    severity="error; warning when the edition for the date's fiscal year is not loaded",
 )
 def rule_dx_billable(context: ScrubContext) -> Iterator[Finding]:
     """Each diagnosis must be listed and billable (a leaf, no code extends it) in the ICD-10-CM edition governing the
@@ -210,7 +216,12 @@ def rule_dx_billable(context: ScrubContext) -> Iterator[Finding]:
         )
 
 
-@rule("BH-DX-03", title="One to twelve diagnosis codes, none repeated", reads=[Fact.DIAGNOSES])
+@rule(
+    "BH-DX-03",
+    title="One to twelve diagnosis codes, none repeated",
+    reads=[Fact.DIAGNOSES],
+    severity="error (none, more than 12); warning (a code repeated)",
+)
 def rule_dx_count(context: ScrubContext) -> Iterator[Finding]:
     """The claim carries 1-12 diagnoses (HI01 qualifier ABK, HI02-HI12 ABF, one code per composite) [S16, S17, S45];
     the claim model already holds it to 12, so the count check guards it. A code listed twice is a warning (no cited
@@ -251,6 +262,7 @@ def rule_dx_count(context: ScrubContext) -> Iterator[Finding]:
     "BH-DX-04",
     title="Each line has 1-4 diagnosis pointers to populated diagnosis positions",
     reads=[Fact.POINTERS, Fact.DIAGNOSES],
+    severity="error",
 )
 def rule_dx_pointers(context: ScrubContext) -> Iterator[Finding]:
     """Each line (2400 SV107) carries 1-4 pointers, each 1-12 and pointing at a populated HI position; the first is
@@ -361,6 +373,11 @@ def _repoint_fix(
     "BH-DX-05",
     title="Primary diagnosis policy: F01-F99 for 908xx, payer disallow and covered lists, first-listed-only Z codes",
     reads=[Fact.DIAGNOSES, Fact.POINTERS, Fact.CODES, Fact.PAYER_PROFILE, Fact.CODE_TABLES],
+    severity=(
+        "error (dx.primary_disallow, covered_dx); "
+        "warning (908xx primary outside F01-F99, first-listed-only Z code later)"
+    ),
+    profile_keys=("dx.primary_disallow", "covered_dx"),
 )
 def rule_dx_primary(context: ScrubContext) -> Iterator[Finding]:
     """The line's first pointer is its primary diagnosis [S16, S46]. Per line, at most one of: error when it matches a

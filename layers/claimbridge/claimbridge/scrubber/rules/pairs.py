@@ -160,7 +160,13 @@ def _pair_finding(
     )
 
 
-@rule("BH-PTP-01", title="90791/90792 not with an E/M by the same clinician on the same day", reads=_PAIR_READS)
+@rule(
+    "BH-PTP-01",
+    title="90791/90792 not with an E/M by the same clinician on the same day",
+    reads=_PAIR_READS,
+    severity="error, or the ptp_overrides action (allow, warn, error)",
+    profile_keys=("ptp_overrides",),
+)
 def rule_evaluation_with_em(context: ScrubContext) -> Iterator[Finding]:
     """A psychiatric diagnostic evaluation (90791/90792) and any E/M (``bh_codes`` kind ``em``) for the same patient,
     date of service and rendering NPI, on this claim or another one. Error (S2, S3). ``ptp_pairs`` row BH-PTP-01;
@@ -168,7 +174,13 @@ def rule_evaluation_with_em(context: ScrubContext) -> Iterator[Finding]:
     yield from _pair_findings(context, "BH-PTP-01")
 
 
-@rule("BH-PTP-02", title="90791/90792 not with psychotherapy on the same day", reads=_PAIR_READS)
+@rule(
+    "BH-PTP-02",
+    title="90791/90792 not with psychotherapy on the same day",
+    reads=_PAIR_READS,
+    severity="error, or the ptp_overrides action (allow, warn, error)",
+    profile_keys=("ptp_overrides",),
+)
 def rule_evaluation_with_psychotherapy(context: ScrubContext) -> Iterator[Finding]:
     """A psychiatric diagnostic evaluation (90791/90792) and psychotherapy 90832-90838 for the same patient and date
     of service, by any clinician (LCD L34616 names no same-provider condition), on this claim or another one. Error
@@ -177,7 +189,13 @@ def rule_evaluation_with_psychotherapy(context: ScrubContext) -> Iterator[Findin
     yield from _pair_findings(context, "BH-PTP-02")
 
 
-@rule("BH-PTP-03", title="90791/90792 not with crisis psychotherapy on the same day", reads=_PAIR_READS)
+@rule(
+    "BH-PTP-03",
+    title="90791/90792 not with crisis psychotherapy on the same day",
+    reads=_PAIR_READS,
+    severity="error, or the ptp_overrides action (allow, warn, error)",
+    profile_keys=("ptp_overrides",),
+)
 def rule_evaluation_with_crisis(context: ScrubContext) -> Iterator[Finding]:
     """A psychiatric diagnostic evaluation (90791/90792) and crisis psychotherapy 90839/+90840 for the same patient,
     date of service and rendering NPI. Error (S4). The domain doc lists the pair again under BH-PTP-05; it is reported
@@ -185,7 +203,13 @@ def rule_evaluation_with_crisis(context: ScrubContext) -> Iterator[Finding]:
     yield from _pair_findings(context, "BH-PTP-03")
 
 
-@rule("BH-PTP-04", title="One psychotherapy code per session", reads=_PAIR_READS)
+@rule(
+    "BH-PTP-04",
+    title="One psychotherapy code per session",
+    reads=_PAIR_READS,
+    severity="error, or the ptp_overrides action (allow, warn, error)",
+    profile_keys=("ptp_overrides",),
+)
 def rule_second_psychotherapy_code(context: ScrubContext) -> Iterator[Finding]:
     """A standalone psychotherapy code (90832/90834/90837) with an add-on psychotherapy code (+90833/+90836/+90838)
     or a second psychotherapy code for the same patient, date of service and rendering NPI, on this claim or another
@@ -194,7 +218,13 @@ def rule_second_psychotherapy_code(context: ScrubContext) -> Iterator[Finding]:
     yield from _pair_findings(context, "BH-PTP-04")
 
 
-@rule("BH-PTP-05", title="Crisis psychotherapy not with other psychotherapy or 90785/90863", reads=_PAIR_READS)
+@rule(
+    "BH-PTP-05",
+    title="Crisis psychotherapy not with other psychotherapy or 90785/90863",
+    reads=_PAIR_READS,
+    severity="error, or the ptp_overrides action (allow, warn, error)",
+    profile_keys=("ptp_overrides",),
+)
 def rule_crisis_with_other_services(context: ScrubContext) -> Iterator[Finding]:
     """Crisis psychotherapy 90839/+90840 with psychotherapy 90832-90838, interactive complexity +90785 or
     pharmacologic management +90863 for the same patient, date of service and rendering NPI. Error (S4, S7). The
@@ -206,6 +236,8 @@ def rule_crisis_with_other_services(context: ScrubContext) -> Iterator[Finding]:
     "BH-PTP-06",
     title="Interactive complexity not with family psychotherapy or an E/M alone",
     reads=_PAIR_READS,
+    severity="error, or the ptp_overrides action (allow, warn, error)",
+    profile_keys=("ptp_overrides",),
 )
 def rule_interactive_complexity_pairs(context: ScrubContext) -> Iterator[Finding]:
     """Interactive complexity +90785 with family psychotherapy 90846/90847, or with an E/M when no psychotherapy
@@ -219,6 +251,8 @@ def rule_interactive_complexity_pairs(context: ScrubContext) -> Iterator[Finding
     "BH-PTP-07",
     title="Individual and family psychotherapy on the same day only when distinct",
     reads=[*_PAIR_READS, Fact.MODIFIERS],
+    severity="warning, or the ptp_overrides action (allow, warn, error)",
+    profile_keys=("ptp_overrides",),
 )
 def rule_individual_with_family(context: ScrubContext) -> Iterator[Finding]:
     """Warning: individual psychotherapy 90832/90834/90837 with family psychotherapy 90846/90847 for the same
@@ -255,6 +289,7 @@ def _standalone(book: CodeBook, row: CodeRow) -> CodeRow | None:
     "BH-ADD-01",
     title="Add-on codes are billed with their primary service",
     reads=[Fact.CODES, Fact.SERVICE_DATES, Fact.CODE_TABLES],
+    severity="error",
 )
 def rule_add_on_has_primary(context: ScrubContext) -> Iterator[Finding]:
     """An add-on code (``bh_codes`` ``add_on``: +90785, +90833/+90836/+90838, +90840, +90863, +96131, +96137,

@@ -136,7 +136,7 @@ def _modifier_meanings(context: ScrubContext, day: date) -> dict[str, LicensureM
     return {row.modifier: row for row in rows}
 
 
-@rule("BH-NPI-01", title="Every NPI on the claim passes the NPI check digit", reads=[Fact.PROVIDERS])
+@rule("BH-NPI-01", title="Every NPI on the claim passes the NPI check digit", reads=[Fact.PROVIDERS], severity="error")
 def rule_npi_check_digit(context: ScrubContext) -> Iterator[Finding]:
     """Each NPI the 837P carries (2010AA billing, 2310A referring, 2310B rendering, 2310C service facility, 2310D
     supervising, and per line 2420A rendering and 2420D supervising, NM109 with NM108 XX) is 10 digits, starts with 1
@@ -183,7 +183,12 @@ def rule_npi_check_digit(context: ScrubContext) -> Iterator[Finding]:
             )
 
 
-@rule("BH-TIN-01", title="The billing provider carries a 9-digit EI or SY tax id", reads=[Fact.PROVIDERS])
+@rule(
+    "BH-TIN-01",
+    title="The billing provider carries a 9-digit EI or SY tax id",
+    reads=[Fact.PROVIDERS],
+    severity="error",
+)
 def rule_billing_tin(context: ScrubContext) -> Iterator[Finding]:
     """2010AA ``REF*EI`` (employer id) or ``REF*SY`` (social security number of an unincorporated individual) with the
     payee's 9-digit TIN, no hyphen, is required [S16, S17]. The claim model already demands 9 digits, so this guards
@@ -220,7 +225,12 @@ def rule_billing_tin(context: ScrubContext) -> Iterator[Finding]:
         )
 
 
-@rule("BH-ADDR-01", title="The billing provider address is a street address, not a PO box", reads=[Fact.ADDRESS])
+@rule(
+    "BH-ADDR-01",
+    title="The billing provider address is a street address, not a PO box",
+    reads=[Fact.ADDRESS],
+    severity="error",
+)
 def rule_billing_address(context: ScrubContext) -> Iterator[Finding]:
     """The 2010AA N3 billing address must be a physical street address: a line matching ``P.?O.? BOX``, ``LOCK ?BOX``
     or ``PMB`` (also ``POST OFFICE BOX``) is an error; a PO box belongs in the pay-to address (2010AB), which is sent
@@ -275,6 +285,7 @@ def _not_enrolled_reason(enrollments: list[Enrollment], payer_key: str, day: dat
     "BH-CRED-01",
     title="The rendering clinician is enrolled with the billed payer on the date of service",
     reads=[Fact.PROVIDERS, Fact.ROSTER, Fact.SERVICE_DATES],
+    severity="error (not enrolled on the date); warning (enrollment ends within 30 days)",
 )
 def rule_rendering_enrolled(context: ScrubContext) -> Iterator[Finding]:
     """The clinician who rendered each line (2420A, else 2310B; a sole-proprietor billing provider, else none) must be
@@ -353,6 +364,8 @@ def _enrollment_findings(
     "BH-CRED-02",
     title="The rendering clinician's taxonomy is sent when required and matches the roster",
     reads=[Fact.PROVIDERS, Fact.ROSTER, Fact.PAYER_PROFILE],
+    severity="error (no taxonomy while PRV is required); warning (taxonomy differs from the roster)",
+    profile_keys=("require_rendering_prv",),
 )
 def rule_rendering_taxonomy(context: ScrubContext) -> Iterator[Finding]:
     """The rendering clinician's taxonomy (2310B/2420A ``PRV*PE*PXC``) is required when the payer profile sets
@@ -402,6 +415,8 @@ def rule_rendering_taxonomy(context: ScrubContext) -> Iterator[Finding]:
     "BH-MOD-01",
     title="Lines carry the licensure modifier the payer expects for the rendering clinician",
     reads=[Fact.MODIFIERS, Fact.PROVIDERS, Fact.ROSTER, Fact.PAYER_PROFILE],
+    severity="error",
+    profile_keys=("licensure_modifiers",),
 )
 def rule_licensure_modifier(context: ScrubContext) -> Iterator[Finding]:
     """When the payer profile's ``licensure_modifiers`` map (taxonomy -> modifier) is non-empty, each line must carry
@@ -459,6 +474,7 @@ def _scope_group(groups: list[ScopeGroup], taxonomy: str) -> ScopeGroup | None:
     "BH-SCOPE-01",
     title="Services reserved to medical practitioners are rendered by one (90792, E/M, +90833/6/8)",
     reads=[Fact.CODES, Fact.PROVIDERS, Fact.ROSTER, Fact.CODE_TABLES],
+    severity="error; warning for a taxonomy the scope table does not know",
 )
 def rule_scope_of_practice(context: ScrubContext) -> Iterator[Finding]:
     """90792, E/M 99202-99215 and +90833/+90836/+90838 may be billed only by practitioners licensed for medical

@@ -240,6 +240,8 @@ def _assumed(context: ScrubContext) -> str:
     "BH-TEL-01",
     title="Place of service is assigned and follows the patient's location on telehealth lines",
     reads=[Fact.PLACE_OF_SERVICE, Fact.PATIENT_LOCATION, Fact.PAYER_PROFILE, Fact.SERVICE_DATES, Fact.CODE_TABLES],
+    severity="error; warning when the payer's telehealth convention is not configured",
+    profile_keys=("telehealth.pos_style",),
 )
 def rule_telehealth_place_of_service(context: ScrubContext) -> Iterator[Finding]:
     """The POS must be assigned in the CMS Place of Service code set on the date of service (table
@@ -329,6 +331,7 @@ def rule_telehealth_place_of_service(context: ScrubContext) -> Iterator[Finding]
         Fact.SERVICE_DATES,
         Fact.CODE_TABLES,
     ],
+    severity="error; warning when the list entry is unverified",
 )
 def rule_telehealth_list(context: ScrubContext) -> Iterator[Finding]:
     """For filing indicators the ``cms_telehealth_list`` rows name (MB, Medicare Part B), a telehealth line's code
@@ -393,6 +396,8 @@ def rule_telehealth_list(context: ScrubContext) -> Iterator[Finding]:
     "BH-TEL-03",
     title="Audio-only telehealth carries the payer's audio-only modifier and POS and is allowed by the payer",
     reads=[Fact.MODALITY, Fact.MODIFIERS, Fact.PLACE_OF_SERVICE, Fact.PATIENT_LOCATION, Fact.PAYER_PROFILE],
+    severity="error",
+    profile_keys=("audio_only.allowed", "audio_only.modifier", "audio_only.codes", "telehealth.pos_style"),
 )
 def rule_audio_only(context: ScrubContext) -> Iterator[Finding]:
     """An audio-only line (documented modality, or an audio-only modifier with no documented modality) needs
@@ -490,6 +495,8 @@ def rule_audio_only(context: ScrubContext) -> Iterator[Finding]:
     "BH-TEL-04",
     title="No legacy telehealth modifiers (GT, GQ) or unneeded 95 for the payer",
     reads=[Fact.MODIFIERS, Fact.PLACE_OF_SERVICE, Fact.PAYER_PROFILE, Fact.SERVICE_DATES, Fact.CODE_TABLES],
+    severity="error (GT/GQ); warning (95 where the payer wants none, GQ from AK/HI)",
+    profile_keys=("telehealth.modifier",),
 )
 def rule_telehealth_modifiers(context: ScrubContext) -> Iterator[Finding]:
     """GT (dropped from professional claims 2018-01-01, CR10152) or GQ (store-and-forward, Alaska/Hawaii federal
@@ -556,6 +563,8 @@ def rule_telehealth_modifiers(context: ScrubContext) -> Iterator[Finding]:
     "BH-TEL-05",
     title="Telehealth lines follow the payer's telehealth modifier convention",
     reads=[Fact.MODIFIERS, Fact.MODALITY, Fact.PLACE_OF_SERVICE, Fact.PAYER_PROFILE],
+    severity="error; warning when the payer's telehealth convention is not configured",
+    profile_keys=("telehealth.modifier",),
 )
 def rule_payer_telehealth_convention(context: ScrubContext) -> Iterator[Finding]:
     """Commercial and Medicaid payers differ (CONFIG) [S9 history, S10, S44]: when ``telehealth.modifier`` is 95 or
@@ -651,6 +660,7 @@ def _services(
         Fact.SERVICE_DATES,
         Fact.CODE_TABLES,
     ],
+    severity="warning",
 )
 def rule_in_person_requirement(context: ScrubContext) -> Iterator[Finding]:
     """From the date ``telehealth_policy`` marks the in-person requirement in effect (2028-01-01 under the CAA 2026

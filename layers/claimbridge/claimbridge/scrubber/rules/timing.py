@@ -261,6 +261,7 @@ def _session_minutes(session: Sequence[ServiceLine]) -> int | None:
     "BH-TIME-01",
     title="Psychotherapy code matches the documented psychotherapy minutes",
     reads=[Fact.CODES, Fact.DOCUMENTED_MINUTES, Fact.CODE_TABLES],
+    severity="error",
 )
 def rule_psychotherapy_minutes(context: ScrubContext) -> Iterator[Finding]:
     """A timed psychotherapy code (90832/90834/90837, add-ons +90833/+90836/+90838) must match the line's documented
@@ -305,6 +306,7 @@ def rule_psychotherapy_minutes(context: ScrubContext) -> Iterator[Finding]:
     "BH-TIME-02",
     title="Timed codes carry documented minutes",
     reads=[Fact.CODES, Fact.DOCUMENTED_MINUTES, Fact.SERVICE_DATES, Fact.CODE_TABLES],
+    severity="error",
 )
 def rule_minutes_documented(context: ScrubContext) -> Iterator[Finding]:
     """A code billed by session time (``bh_codes`` ``requires_minutes``: 90832-90838, 90839/+90840, 90846/90847,
@@ -341,6 +343,7 @@ def rule_minutes_documented(context: ScrubContext) -> Iterator[Finding]:
     "BH-TIME-03",
     title="Psychotherapy add-on with an E/M counts psychotherapy minutes only",
     reads=[Fact.CODES, Fact.DOCUMENTED_MINUTES, Fact.SERVICE_DATES, Fact.CODE_TABLES],
+    severity="error (add-on without its own minutes); warning (add-on minutes equal the E/M's)",
 )
 def rule_add_on_minutes_exclude_em(context: ScrubContext) -> Iterator[Finding]:
     """With an E/M and a psychotherapy add-on (+90833/+90836/+90838) on the same date, only psychotherapy time counts
@@ -395,6 +398,7 @@ def rule_add_on_minutes_exclude_em(context: ScrubContext) -> Iterator[Finding]:
     "BH-TIME-04",
     title="Psychotherapy codes bill one unit per date of service",
     reads=[Fact.CODES, Fact.UNITS, Fact.PLACE_OF_SERVICE, Fact.SERVICE_DATES, Fact.CODE_TABLES],
+    severity="error",
 )
 def rule_units_per_day(context: ScrubContext) -> Iterator[Finding]:
     """90832-90838 are billed 1 unit per date of service; more only in (Medicare) partial hospitalization, POS 52
@@ -442,6 +446,7 @@ def rule_units_per_day(context: ScrubContext) -> Iterator[Finding]:
     "BH-TIME-05",
     title="Crisis psychotherapy time and +90840 units match the documented minutes",
     reads=[Fact.CODES, Fact.UNITS, Fact.DOCUMENTED_MINUTES, Fact.SERVICE_DATES, Fact.CODE_TABLES],
+    severity="error (under 30 minutes, +90840 after 74 or fewer); warning (unit count, G0017/G0018: unverified split)",
 )
 def rule_crisis_minutes(context: ScrubContext) -> Iterator[Finding]:
     """Crisis psychotherapy 90839 needs 30-74 minutes; under 30 is an error whose fix names 90832 (or 90833 with an
@@ -541,6 +546,7 @@ def _crisis_units(
     "BH-TIME-06",
     title="Family psychotherapy reaches 26 minutes; one timed psychotherapy code per claim and date",
     reads=[Fact.CODES, Fact.DOCUMENTED_MINUTES, Fact.SERVICE_DATES, Fact.PROVIDERS, Fact.CODE_TABLES],
+    severity="warning",
 )
 def rule_family_minutes_and_one_code(context: ScrubContext) -> Iterator[Finding]:
     """Warnings (S6, S4). (1) Family psychotherapy 90846/90847 with fewer than 26 documented minutes (CPT mid-point
@@ -611,6 +617,7 @@ class _Evaluation:
     "BH-FREQ-01",
     title="Psychiatric diagnostic evaluation not repeated within 6 months",
     reads=[Fact.CODES, Fact.SERVICE_DATES, Fact.HISTORY, Fact.CODE_TABLES],
+    severity="warning",
 )
 def rule_repeat_evaluation(context: ScrubContext) -> Iterator[Finding]:
     """Warning: a psychiatric diagnostic evaluation (90791/90792, ``bh_codes`` ``repeat_window_months`` 6, family
