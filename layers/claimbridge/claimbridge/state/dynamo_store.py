@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, replace
@@ -61,6 +62,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 MAX_CONTROL_NUMBER = 999_999_999
+_BATCH_GET_LIMIT = 100
+_BATCH_GET_ATTEMPTS = 5
+_BATCH_GET_BACKOFF_SECONDS = 0.05
 _FINDINGS = TypeAdapter(tuple[Finding, ...])
 _SERIALIZER = TypeSerializer()
 _TRANSITION_CONDITION = "#state = :expected AND revision = :revision"
@@ -420,19 +424,52 @@ class DynamoClaimStore:
         """Every stored service line of the patient; lines of voided claims, and of claims closed before they were
         ever sent (withdrawn), are marked ``voided`` so visit counts skip them."""
         items = list(self._query("pk = :pk", {":pk": _patient_pk(tenant_id, patient_key)}))
+        states = self._claim_states(tenant_id, [item["claim_id"] for item in items])
         records: list[ServiceRecord] = []
         for item in items:
-            current = self.get_claim(tenant_id, item["claim_id"])
-            withdrawn = current is not None and (
-                current.state == ClaimState.VOIDED
-                or (current.state == ClaimState.CLOSED and current.submission_id is None)
-            )
+            state, submission_id = states.get(item["claim_id"], (None, None))
+            withdrawn = state == ClaimState.VOIDED or (state == ClaimState.CLOSED and submission_id is None)
             for row in json.loads(item["services"]):
                 row["service_date"] = date.fromisoformat(row["service_date"])
                 row["modifiers"] = tuple(row["modifiers"])
                 record = ServiceRecord(**row)
                 records.append(replace(record, voided=record.voided or withdrawn))
         return records
+
+    def _claim_states(self, tenant_id: str, claim_ids: Sequence[str]) -> dict[str, tuple[ClaimState, str | None]]:
+        """State and submission id of many claims: BatchGetItem, 100 keys a call, unprocessed keys retried."""
+        found: dict[str, tuple[ClaimState, str | None]] = {}
+        unique = list(dict.fromkeys(claim_ids))
+        for start in range(0, len(unique), _BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": [
+                        _values({"pk": _claim_pk(tenant_id, cid), "sk": "STATE"})
+                        for cid in unique[start : start + _BATCH_GET_LIMIT]
+                    ],
+                    "ProjectionExpression": "claim_id, #state, submission_id",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(_BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(_BATCH_GET_BACKOFF_SECONDS * 2**attempt)  # DynamoDB asks to back off on unprocessed keys
+                try:
+                    response = self._client.batch_get_item(RequestItems=request)
+                except ClientError as exc:
+                    raise StoreUnavailable(
+                        f"batch_get_item failed: {exc.response.get('Error', {}).get('Code', '')}"
+                    ) from exc
+                for raw in response.get("Responses", {}).get(self._table, []):
+                    item = _deserialize(raw)
+                    found[item["claim_id"]] = (ClaimState(item["state"]), item.get("submission_id"))
+                request = dict(response.get("UnprocessedKeys") or {})
+                if not request:
+                    break
+            else:
+                raise StoreUnavailable("batch_get_item left keys unprocessed")
+        return found
 
     def create_claim(
         self,
