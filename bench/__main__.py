@@ -6,13 +6,15 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from bench import ingest_memory
+from bench import ingest_memory, scrub_speed
 
 QUICK_SIZES = "2,20"
 
 # name -> runner(sizes in MiB, baseline first) -> exit status
 BENCHMARKS: dict[str, Callable[[list[float]], int]] = {
     "ingest_memory": ingest_memory.benchmark,
+    # claim counts, not MiB: the scrubber's cost is per claim
+    "scrub_speed": lambda _sizes: scrub_speed.benchmark([200, 2000]),
 }
 
 

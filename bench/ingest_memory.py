@@ -4,7 +4,7 @@ Issue 3's "done when": a 200 MB NDJSON submission ingests with the same peak mem
 generated from the Synthea corpus (``bench.corpus_ndjson``) and ingested in a fresh process, so the peak RSS
 (``ru_maxrss``) is that run's alone:
 
-    python -m bench.ingest_memory --run FILE     # read_submission + AnchorScan + iter_intake; JSON on stdout
+    python -m bench.ingest_memory --run FILE     # read_submission + AnchorScan + iter_intake + scrub; JSON on stdout
     python -m bench.ingest_memory --floor        # only import claimbridge and load the tenant; JSON on stdout
 
 Results are counted and dropped, as the fan-out does (each stored at once), never collected. The parent prints the
@@ -26,12 +26,14 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bench.corpus_ndjson import MIB, REPO_ROOT, CorpusMissing, corpus_export_dir, load_corpus, write_submission
 
 DEMO_TENANT = REPO_ROOT / "examples" / "tenants" / "demo-practice.json"
+SCRUB_AS_OF = date(2026, 11, 28)  # fixed, so runs on different days scrub alike
 FLAT_RATIO = 1.25  # peak-minus-floor growth below this counts as flat
 TRACE_TOP = 15
 
@@ -64,7 +66,8 @@ def run_ingest(path: Path, *, trace: bool = False) -> dict[str, Any]:
 
         tracemalloc.start()
     from claimbridge.fhir import read_submission  # noqa: PLC0415 - imported in the measured process only
-    from claimbridge.intake import AnchorScan, MappedClaim, iter_intake  # noqa: PLC0415
+    from claimbridge.intake import AnchorScan, MappedClaim, RejectedSource, iter_intake  # noqa: PLC0415
+    from claimbridge.scrubber import HELD, scrub  # noqa: PLC0415
     from claimbridge.tenants import load_tenant_config  # noqa: PLC0415
 
     tenant = load_tenant_config(DEMO_TENANT)
@@ -82,10 +85,13 @@ def run_ingest(path: Path, *, trace: bool = False) -> dict[str, Any]:
         for outcome in iter_intake(index, tenant=tenant, rows=scan):
             if isinstance(outcome, MappedClaim):
                 claims += 1
-                held += outcome.held
-            else:
+                # The pipeline's RECEIVED -> READY/HELD step (history comes from the store there, not memory)
+                scrubbed = scrub(outcome.claim, tenant=tenant, as_of=SCRUB_AS_OF)
+                held += outcome.held or scrubbed.status == HELD
+                rules.update({finding.rule_id for finding in (*outcome.findings, *scrubbed.findings)})
+            elif isinstance(outcome, RejectedSource):
                 rejected += 1
-            rules.update({finding.rule_id for finding in outcome.findings})
+                rules.update({finding.rule_id for finding in outcome.findings})
         if trace:
             traced += _trace_top("after iter_intake")
         finished = time.perf_counter()
