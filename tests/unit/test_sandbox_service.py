@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from claimbridge.local.sandbox import ApiFailure, FaultRequest, SandboxService, SandboxState
+from claimbridge.local.sandbox import (
+    Answer,
+    ApiFailure,
+    ConnectionFault,
+    FaultRequest,
+    Route,
+    SandboxService,
+    SandboxState,
+)
 from claimbridge.x12.acks import ClaimStatusAck, FunctionalGroupAck, StatusCode, parse_277ca, parse_999
 from claimbridge.x12.reader import read_segments
 from claimbridge.x12.validate import validate_837p, validate_x12
@@ -316,21 +324,101 @@ def test_sandbox_fails_next_submissions_when_asked(
     assert [(status, extra) for status, _body_, extra in outcomes[:2]] == [(fail_next["status"], headers)] * 2
     assert outcomes[2][0] == HTTPStatus.OK
     assert len(_reports(service)) == 2
-    assert service.state.faults()["fail_next"] is None
+    assert service.state.faults()["next"] == []
+    # and the sandbox filed exactly one submission for the three requests
+    summary = service.state.submissions()
+    assert [taken["idempotency_key"] for taken in summary["taken"]] == ["retried"]
+    assert (summary["counts"]["submit_requests"], summary["counts"]["injected_fail"]) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("fault", "filed", "hold", "late_answer"),
+    [
+        ({"timeout_next": {"seconds": 0.5}}, False, 0.5, False),
+        ({"timeout_next": {"seconds": 0.5, "taken": True}}, True, 0.5, True),
+        ({"drop_next": {}}, False, 0.0, False),
+        ({"drop_next": {"taken": True}}, True, 0.0, False),
+    ],
+    ids=["timeout-before-taking", "timeout-after-taking", "drop-before-taking", "drop-after-taking"],
+)
+def test_sandbox_connection_faults_file_the_submission_only_when_taken(
+    service: SandboxService, fault: dict[str, Any], filed: bool, hold: float, late_answer: bool
+) -> None:
+    # Given a connection fault for the next submission
+    service.state.apply_faults(FaultRequest.model_validate(fault))
+    # When a submission comes, and its retry with the same key
+    with pytest.raises(ConnectionFault) as raised:
+        service.submit(_body(CLEAN_837P), "lost-answer")
+    filed_before_retry = len(service.state.submissions()["taken"])
+    status, answer, headers = service.submit(_body(CLEAN_837P), "lost-answer")
+    # Then the handler is told to hold / drop (with the late answer only for a taken timeout) ...
+    assert (raised.value.hold_seconds, raised.value.late_answer is not None) == (hold, late_answer)
+    assert filed_before_retry == int(filed)
+    # ... and the retry is answered, a replay when the first request had been taken: one copy either way
+    assert status == HTTPStatus.OK
+    assert headers == ({"Idempotent-Replayed": "true"} if filed else {})
+    summary = service.state.submissions()
+    assert [taken["submission_id"] for taken in summary["taken"]] == [answer["id"]]
+    assert summary["counts"].get("replays", 0) == int(filed)
+    assert [kind for kind, _text in _reports(service)] == ["999", "277CA"]
+
+
+@pytest.mark.parametrize("route", ["list", "download"])
+def test_sandbox_report_routes_fail_as_asked_and_then_serve(service: SandboxService, route: Route) -> None:
+    # Given published reports and, for one route, a 503, a timeout and a dropped connection (the order of one request)
+    _submit(service, CLEAN_837P)
+    service.state.apply_faults(
+        FaultRequest.model_validate(
+            {
+                "fail_next": {"status": 503, "route": route, "retry_after": 3},
+                "timeout_next": {"seconds": 1, "route": route, "taken": True},
+                "drop_next": {"route": route},
+            }
+        )
+    )
+    answer: Answer = (HTTPStatus.OK, b"served", "text/plain", {})
+    # When that route is asked four times
+    first = service.serve(route, lambda: answer)
+    with pytest.raises(ConnectionFault) as held:
+        service.serve(route, lambda: answer)
+    with pytest.raises(ConnectionFault) as dropped:
+        service.serve(route, lambda: answer)
+    fourth = service.serve(route, lambda: answer)
+    # Then: 503 with Retry-After, a hold with the late answer, a drop, then the answer; the other route is untouched
+    assert (first[0], first[3]) == (HTTPStatus.SERVICE_UNAVAILABLE, {"Retry-After": "3"})
+    assert (held.value.hold_seconds, held.value.late_answer) == (1.0, answer)
+    assert (dropped.value.hold_seconds, dropped.value.late_answer) == (0.0, None)
+    assert fourth == answer
+    other: Route = "download" if route == "list" else "list"
+    assert service.serve(other, lambda: answer) == answer
 
 
 def test_sandbox_faults_reset_clears_everything(service: SandboxService) -> None:
     # Given every kind of fault set
     service.state.apply_faults(
         FaultRequest.model_validate(
-            {"reject_claims": ["A"], "reject_interchanges": 2, "fail_next": {"count": 1, "status": 500}}
+            {
+                "reject_claims": ["A"],
+                "reject_interchanges": 2,
+                "fail_next": {"count": 1, "status": 500},
+                "timeout_next": {"seconds": 1, "route": "list"},
+                "drop_next": {"count": 2, "taken": True},
+                "remit": {"after_listings": 2},
+            }
         )
     )
-    assert service.state.faults()["reject_claims"] == ["A"]
+    faults = service.state.faults()
+    assert faults["reject_claims"] == ["A"]
+    assert [(item["fault"], item["route"], item["count"]) for item in faults["next"]] == [
+        ("fail", "submit", 1),
+        ("drop", "submit", 2),
+        ("timeout", "list", 1),
+    ]
+    assert faults["remit"]["after_listings"] == 2
     # When they are reset
     faults = service.state.apply_faults(FaultRequest(reset=True))
     # Then none is left
-    assert faults == {"reject_claims": [], "reject_interchanges": 0, "fail_next": None}
+    assert faults == {"reject_claims": [], "reject_interchanges": 0, "next": [], "remit": None}
 
 
 @pytest.mark.parametrize(
@@ -339,6 +427,15 @@ def test_sandbox_faults_reset_clears_everything(service: SandboxService) -> None
         {"reject_claims": "CLM1"},
         {"reject_status": "rejected"},
         {"fail_next": {"status": 404}},
+        {"fail_next": {"route": "everywhere"}},
+        {"timeout_next": {"seconds": 0}},
+        {"timeout_next": {"seconds": 31}},
+        {"drop_next": {"count": 0}},
+        {"remit": {"default": {"outcome": "lost"}}},
+        {"remit": {"default": {"outcome": "denied", "carc": "197"}}},
+        {"remit": {"default": {"outcome": "denied", "rarc": "n54"}}},
+        {"remit": {"default": {"outcome": "partial", "patient_responsibility": "PR-4"}}},
+        {"remit": {"default": {"outcome": "partial", "contractual_percent": 101}}},
         {"reject_everything": True},
     ],
 )

@@ -7,15 +7,34 @@ Routes
     200 ``{"id", "status", "received_at"}``; the same key again returns the same answer without a second copy
     (409 when the key comes back with a different interchange). 400 ``{"errors": [{code, description, location}]}``
     when the body is not JSON, has no ``x12`` or has no readable ISA. Otherwise the interchange is validated with pyx12
-    and a 999 (and, for accepted transaction sets, a 277CA) is published.
+    and a 999 (and, for accepted transaction sets, a 277CA) is published; with 835s switched on (``remit``), an 835
+    for the accepted claims follows later.
 ``GET /reports?after=<cursor>&limit=<n>``
-    ``{"items": [{"id", "kind": "999"|"277CA", "created"}], "next_cursor"}``, oldest first; the cursor is the id of
-    the last item seen (opaque, monotonic).
+    ``{"items": [{"id", "kind": "999"|"277CA"|"835", "created"}], "next_cursor"}``, oldest first; the cursor is the
+    id of the last item seen (opaque, monotonic). Each listing first publishes the 835s that are due.
 ``GET /reports/<id>``
     The report's X12 (``text/plain``).
 ``GET|POST|DELETE /_sandbox/faults``
-    Test controls (see ``FaultRequest``): reject claims with A7, reject whole interchanges with a 999 R, or answer
-    the next submissions with HTTP 500/503/429 (+ ``Retry-After``). ``DELETE`` clears them.
+    Test controls (``FaultRequest``); ``DELETE`` clears them. What they do:
+
+    ==================  =======================================================================================
+    ``fail_next``       the next N requests of a route get HTTP 4xx/5xx, 429 with ``Retry-After``
+    ``timeout_next``    the next N requests are held ``seconds`` (longer than the client's read timeout): with
+                        ``taken`` the request is served first and its answer comes too late (taken, answer lost);
+                        without, the connection is closed after the hold and nothing was done
+    ``drop_next``       the next N connections are closed without an answer, before or (``taken``) after the
+                        request was served
+    ``reject_interchanges``  the next N submissions get a 999 with IK5/AK9 ``R`` for every transaction set
+    ``reject_claims``   these CLM01s get ``reject_status`` (default ``A7:562:85``) in the 277CA, until reset
+    ``remit``           835s for accepted claims, published after ``after_listings`` report listings, with an
+                        outcome per claim (paid, partial with CO-45/PR-1/2/3, denied with a CARC and a RARC)
+    ==================  =======================================================================================
+
+    ``fail_next``/``timeout_next``/``drop_next`` name a ``route``: ``submit`` (default), ``list`` (the reports
+    listing) or ``download`` (one report); per route they apply in the order they were asked for.
+``GET /_sandbox/submissions``
+    What the sandbox took: every filed submission (id, idempotency key, ISA13s, CLM01s) and counts of requests,
+    replays and injected faults, so tests can prove no interchange was filed twice.
 ``GET /_sandbox/health``
     200 when the server is up.
 
@@ -31,8 +50,10 @@ import logging
 import re
 import sys
 import threading
+import time
+from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,7 +65,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from claimbridge.errors import X12SyntaxError
 from claimbridge.local.sandbox_claims import read_submission
-from claimbridge.local.sandbox_responses import DEFAULT_REJECTION, answer_submission
+from claimbridge.local.sandbox_remits import UNKNOWN_PAYER, RemitClaim, RemitOutcome, build_835, payers_by_claim
+from claimbridge.local.sandbox_responses import DEFAULT_REJECTION, AcceptedClaim, answer_submission, response_envelope
 from claimbridge.x12.acks import StatusCode
 from claimbridge.x12.validate import validate_837p
 
@@ -53,6 +75,7 @@ logger = logging.getLogger(__name__)
 SUBMISSION_PATH = "/change/medicalnetwork/professionalclaims/v3/raw-x12-submission"
 REPORTS_PATH = "/reports"
 FAULTS_PATH = "/_sandbox/faults"
+SUBMISSIONS_PATH = "/_sandbox/submissions"
 HEALTH_PATH = "/_sandbox/health"
 MAX_BODY_BYTES = 20 * 1024 * 1024
 DEFAULT_PAGE_SIZE = 100
@@ -72,13 +95,50 @@ class ApiFailure(Exception):
         self.errors = [{"code": code, "description": description, "location": location}]
 
 
+Route = Literal["submit", "list", "download"]
+_Clm01 = Annotated[str, Field(min_length=1, max_length=50)]
+
+
 class FailNext(BaseModel):
-    """Answer the next ``count`` submissions with ``status`` (and ``Retry-After`` when given)."""
+    """Answer the next ``count`` requests of ``route`` with ``status`` (and ``Retry-After`` when given)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     count: Annotated[int, Field(ge=1, le=1000)] = 1
-    status: Literal[429, 500, 502, 503, 504] = 503
+    status: Literal[400, 401, 403, 409, 422, 429, 500, 502, 503, 504] = 503
     retry_after: Annotated[int | None, Field(ge=0, le=3600)] = None
+    route: Route = "submit"
+
+
+class TimeoutNext(BaseModel):
+    """Hold the next ``count`` requests of ``route`` for ``seconds``; ``taken``: serve first, answer after the hold."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    seconds: Annotated[float, Field(gt=0, le=30)] = 2.0
+    taken: bool = False
+    route: Route = "submit"
+
+
+class DropNext(BaseModel):
+    """Close the next ``count`` connections of ``route`` without an answer; ``taken``: after serving the request."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    taken: bool = False
+    route: Route = "submit"
+
+
+class RemitControl(BaseModel):
+    """835s for the claims a 277CA accepts: published at the ``after_listings``-th report listing after the
+    submission (0: with its 999/277CA), adjudicated as ``claims[CLM01]`` says, else as ``default``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    after_listings: Annotated[int, Field(ge=0, le=1000)] = 1
+    default: RemitOutcome = RemitOutcome()
+    claims: Annotated[dict[_Clm01, RemitOutcome], Field(max_length=1000)] = Field(default_factory=dict)
+
+
+Fault = FailNext | TimeoutNext | DropNext
 
 
 class FaultRequest(BaseModel):
@@ -86,8 +146,10 @@ class FaultRequest(BaseModel):
 
     ``reject_claims``: CLM01 values answered with ``reject_status`` (default ``A7:562:85``) in the 277CA, until reset.
     ``reject_interchanges``: the next N submissions get a 999 with IK5/AK9 ``R`` for every transaction set.
-    ``fail_next``: the next N submissions get an HTTP error instead of being taken.
-    ``reset``: clear all faults first.
+    ``fail_next`` / ``timeout_next`` / ``drop_next``: queued per route behind the ones already asked for (within one
+    request in that order).
+    ``remit``: switches 835s on with these settings (replacing earlier ones; 835s are off until asked for).
+    ``reset``: clear all faults (and the 835 settings) first.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -98,6 +160,9 @@ class FaultRequest(BaseModel):
     reject_status: Annotated[str | None, Field(pattern=_STATUS_COMPOSITE.pattern)] = None
     reject_interchanges: Annotated[int, Field(ge=0, le=1000)] = 0
     fail_next: FailNext | None = None
+    timeout_next: TimeoutNext | None = None
+    drop_next: DropNext | None = None
+    remit: RemitControl | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +180,32 @@ class StoredAnswer:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class TakenSubmission:
+    """One submission the sandbox filed (what a duplicate check counts)."""
+
+    submission_id: str
+    idempotency_key: str | None
+    interchange_control_numbers: tuple[str, ...]
+    claim_ids: tuple[str, ...]
+    received_at: str
+
+
+@dataclass
+class _Scripted:
+    fault: Fault
+    remaining: int
+
+
+@dataclass
+class _PendingRemit:
+    """835 content waiting for its listing."""
+
+    listings_left: int
+    submission_id: str
+    claims: tuple[tuple[AcceptedClaim, RemitClaim], ...]
+
+
 class SandboxState:
     """Everything the sandbox remembers; every method takes the lock, so handler threads can share one instance."""
 
@@ -125,10 +216,13 @@ class SandboxState:
         self._key_locks: dict[str, threading.Lock] = {}
         self._control_number = 0
         self._submissions = 0
+        self._scripts: dict[Route, deque[_Scripted]] = {"submit": deque(), "list": deque(), "download": deque()}
+        self._taken: list[TakenSubmission] = []
+        self._pending_remits: list[_PendingRemit] = []
+        self._counts: Counter[str] = Counter()
         self.rejected_claims: dict[str, StatusCode] = {}
         self.reject_interchanges = 0
-        self.fail_next: FailNext | None = None
-        self.fail_remaining = 0
+        self.remit: RemitControl | None = None
 
     # -------------------------------------------------------------------------------------------- faults
     def apply_faults(self, request: FaultRequest) -> dict[str, Any]:
@@ -136,12 +230,17 @@ class SandboxState:
             if request.reset:
                 self.rejected_claims.clear()
                 self.reject_interchanges = 0
-                self.fail_next, self.fail_remaining = None, 0
+                for script in self._scripts.values():
+                    script.clear()
+                self.remit = None
             status = _status_code(request.reject_status) if request.reject_status else DEFAULT_REJECTION
             self.rejected_claims.update(dict.fromkeys(request.reject_claims, status))
             self.reject_interchanges += request.reject_interchanges
-            if request.fail_next is not None:
-                self.fail_next, self.fail_remaining = request.fail_next, request.fail_next.count
+            for fault in (request.fail_next, request.timeout_next, request.drop_next):
+                if fault is not None:
+                    self._scripts[fault.route].append(_Scripted(fault, fault.count))
+            if request.remit is not None:
+                self.remit = request.remit
             return self._faults_locked()
 
     def faults(self) -> dict[str, Any]:
@@ -152,20 +251,26 @@ class SandboxState:
         return {
             "reject_claims": sorted(self.rejected_claims),
             "reject_interchanges": self.reject_interchanges,
-            "fail_next": (
-                {**self.fail_next.model_dump(), "count": self.fail_remaining}
-                if self.fail_next and self.fail_remaining
-                else None
-            ),
+            "next": [
+                {"fault": _FAULT_NAMES[type(item.fault)], **item.fault.model_dump(), "count": item.remaining}
+                for script in self._scripts.values()
+                for item in script
+            ],
+            "remit": self.remit.model_dump(mode="json") if self.remit else None,
         }
 
-    def take_failure(self) -> FailNext | None:
-        """The injected HTTP failure for this submission, if one is pending."""
+    def take_fault(self, route: Route) -> Fault | None:
+        """The injected fault for this request of ``route``, if one is queued (counted as injected)."""
         with self._lock:
-            if self.fail_next is None or self.fail_remaining <= 0:
+            script = self._scripts[route]
+            if not script:
                 return None
-            self.fail_remaining -= 1
-            return self.fail_next
+            head = script[0]
+            head.remaining -= 1
+            if head.remaining <= 0:
+                script.popleft()
+            self._counts[f"injected_{_FAULT_NAMES[type(head.fault)]}"] += 1
+            return head.fault
 
     def take_interchange_rejection(self) -> bool:
         with self._lock:
@@ -177,6 +282,52 @@ class SandboxState:
     def claim_rejections(self) -> dict[str, StatusCode]:
         with self._lock:
             return dict(self.rejected_claims)
+
+    # -------------------------------------------------------------------------------------------- 835s
+    def remit_settings(self) -> RemitControl | None:
+        with self._lock:
+            return self.remit
+
+    def schedule_remit(
+        self, submission_id: str, claims: tuple[tuple[AcceptedClaim, RemitClaim], ...], after: int
+    ) -> None:
+        with self._lock:
+            self._pending_remits.append(_PendingRemit(after, submission_id, claims))
+
+    def due_remits(self, *, listing: bool) -> list[_PendingRemit]:
+        """Remits due now; a ``listing`` counts down every pending one first."""
+        with self._lock:
+            due: list[_PendingRemit] = []
+            waiting: list[_PendingRemit] = []
+            for pending in self._pending_remits:
+                if listing:
+                    pending.listings_left -= 1
+                (due if pending.listings_left <= 0 else waiting).append(pending)
+            self._pending_remits = waiting
+            self._counts["remits_published"] += len(due)
+            return due
+
+    # ------------------------------------------------------------------------------------------ accounting
+    def count(self, name: str) -> None:
+        with self._lock:
+            self._counts[name] += 1
+
+    def record_taken(self, taken: TakenSubmission) -> None:
+        with self._lock:
+            self._taken.append(taken)
+
+    def submissions(self) -> dict[str, Any]:
+        """Every filed submission and the request counters (the ``/_sandbox/submissions`` body)."""
+        with self._lock:
+            return {
+                "taken": [asdict(taken) for taken in self._taken],
+                "counts": dict(sorted(self._counts.items())),
+            }
+
+    def published(self) -> list[Report]:
+        """Every report published so far, oldest first."""
+        with self._lock:
+            return list(self._reports)
 
     # --------------------------------------------------------------------------------------- submissions
     def key_lock(self, key: str) -> threading.Lock:
@@ -233,6 +384,40 @@ def _report_sequence(report_id: str, location: str) -> int:
     return int(match["sequence"])
 
 
+Answer = tuple[HTTPStatus, bytes, str, dict[str, str]]
+"""An HTTP answer: status, payload, content type, extra headers."""
+
+
+class ConnectionFault(Exception):
+    """An injected timeout or dropped connection: hold ``hold_seconds``, send ``late_answer`` if any, then close."""
+
+    def __init__(self, hold_seconds: float, late_answer: Answer | None) -> None:
+        super().__init__("injected connection fault")
+        self.hold_seconds = hold_seconds
+        self.late_answer = late_answer
+
+
+_FAULT_NAMES: dict[type[BaseModel], str] = {FailNext: "fail", TimeoutNext: "timeout", DropNext: "drop"}
+_JSON = "application/json"
+
+
+def _injected_failure(fault: FailNext) -> tuple[HTTPStatus, dict[str, Any], dict[str, str]]:
+    headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+    if fault.status == 429:
+        return HTTPStatus(fault.status), _errors("RATE_LIMITED", "injected failure: slow down", ""), headers
+    if fault.status >= 500:
+        body = _errors("SERVICE_UNAVAILABLE", "injected failure: try again later", "")
+    else:
+        body = _errors("INJECTED_REJECTION", "injected rejection of the request", "x12")
+    return HTTPStatus(fault.status), body, headers
+
+
+def _connection_fault(fault: TimeoutNext | DropNext, answer: Answer | None) -> ConnectionFault:
+    if isinstance(fault, TimeoutNext):
+        return ConnectionFault(fault.seconds, answer)
+    return ConnectionFault(0.0, None)
+
+
 class SandboxService:
     """The API behind the HTTP handler: plain methods returning (status, JSON body) so the handler stays thin."""
 
@@ -240,12 +425,35 @@ class SandboxService:
         self.state = state
 
     def submit(self, body: bytes, idempotency_key: str | None) -> tuple[HTTPStatus, dict[str, Any], dict[str, str]]:
-        failure = self.state.take_failure()
-        if failure is not None:
-            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
-            code = "RATE_LIMITED" if failure.status == 429 else "SERVICE_UNAVAILABLE"
-            description = "injected failure: try again later"
-            return HTTPStatus(failure.status), _errors(code, description, ""), headers
+        """File one submission, unless an injected fault for route ``submit`` says otherwise.
+
+        Raises ``ConnectionFault`` for an injected timeout or dropped connection (after filing it when ``taken``).
+        """
+        self.state.count("submit_requests")
+        fault = self.state.take_fault("submit")
+        if isinstance(fault, FailNext):
+            return _injected_failure(fault)
+        if fault is not None and not fault.taken:
+            raise _connection_fault(fault, None)
+        status, answer, headers = self._file(body, idempotency_key)
+        if fault is not None:
+            raise _connection_fault(fault, (status, json.dumps(answer).encode(), _JSON, headers))
+        return status, answer, headers
+
+    def serve(self, route: Route, produce: Callable[[], Answer]) -> Answer:
+        """``produce`` the answer to a reports request, unless an injected fault for ``route`` says otherwise."""
+        fault = self.state.take_fault(route)
+        if isinstance(fault, FailNext):
+            status, body, headers = _injected_failure(fault)
+            return status, json.dumps(body).encode(), _JSON, headers
+        if fault is not None and not fault.taken:
+            raise _connection_fault(fault, None)
+        answer = produce()
+        if fault is not None:
+            raise _connection_fault(fault, answer)
+        return answer
+
+    def _file(self, body: bytes, idempotency_key: str | None) -> tuple[HTTPStatus, dict[str, Any], dict[str, str]]:
         x12 = _x12_from(body)
         fingerprint = hashlib.sha256(x12.encode()).hexdigest()
         if not idempotency_key:
@@ -260,12 +468,13 @@ class SandboxService:
                         "this Idempotency-Key was used with a different interchange",
                         "headers.Idempotency-Key",
                     )
+                self.state.count("replays")
                 return HTTPStatus.OK, stored.body, {"Idempotent-Replayed": "true"}
-            answer = self._process(x12)
+            answer = self._process(x12, idempotency_key=idempotency_key)
             self.state.remember(idempotency_key, StoredAnswer(fingerprint, answer))
             return HTTPStatus.OK, answer, {}
 
-    def _process(self, x12: str) -> dict[str, Any]:
+    def _process(self, x12: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
         try:
             interchanges = read_submission(x12)
         except X12SyntaxError as exc:
@@ -288,6 +497,22 @@ class SandboxService:
         )
         for kind, content in verdict.reports:
             self.state.publish(kind, content, received)
+        self.state.record_taken(
+            TakenSubmission(
+                submission_id=submission_id,
+                idempotency_key=idempotency_key,
+                interchange_control_numbers=tuple(interchange.control_number for interchange in interchanges),
+                claim_ids=tuple(
+                    claim.patient_control_number
+                    for interchange in interchanges
+                    for group in interchange.groups
+                    for transaction in group.transactions
+                    for claim in transaction.claims
+                ),
+                received_at=received.isoformat(),
+            )
+        )
+        self._schedule_remits(x12, submission_id, verdict.accepted)
         logger.info(
             "sandbox took a submission",
             extra={
@@ -299,7 +524,50 @@ class SandboxService:
         )
         return {"id": submission_id, "status": "RECEIVED", "received_at": received.isoformat()}
 
+    def _schedule_remits(self, x12: str, submission_id: str, accepted: tuple[AcceptedClaim, ...]) -> None:
+        """With 835s switched on, the accepted claims' 835 waits for its listing (or goes out now)."""
+        settings = self.state.remit_settings()
+        if settings is None or not accepted:
+            return
+        payers = payers_by_claim(x12)
+        claims = tuple(
+            (
+                item,
+                RemitClaim(
+                    claim=item.claim,
+                    payer_claim_control_number=item.payer_claim_control_number,
+                    payer=payers.get(item.claim.patient_control_number, UNKNOWN_PAYER),
+                    outcome=settings.claims.get(item.claim.patient_control_number, settings.default),
+                ),
+            )
+            for item in accepted
+        )
+        self.state.schedule_remit(submission_id, claims, settings.after_listings)
+        if settings.after_listings == 0:
+            self.release_remits(listing=False)
+
+    def release_remits(self, *, listing: bool) -> int:
+        """Publish the 835s that are due (a ``listing`` counts down the others first); returns how many."""
+        published = 0
+        for pending in self.state.due_remits(listing=listing):
+            by_interchange: dict[int, list[tuple[AcceptedClaim, RemitClaim]]] = {}
+            for item in pending.claims:
+                by_interchange.setdefault(id(item[0].interchange), []).append(item)
+            for items in by_interchange.values():
+                created = datetime.now(UTC)
+                envelope = response_envelope(items[0][0].interchange, self.state.next_control_number(), created)
+                text = build_835(
+                    [remit for _accepted, remit in items],
+                    envelope=envelope,
+                    trace_number=f"{pending.submission_id}-{envelope.interchange_number:06d}",
+                    paid_on=created.date(),
+                )
+                self.state.publish("835", text, created)
+                published += 1
+        return published
+
     def list_reports(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """One page of reports after the ``after`` cursor; the 835s due at this listing are published first."""
         after = (query.get("after") or [""])[0]
         sequence = _report_sequence(after, "query.after") if after else 0
         raw_limit = (query.get("limit") or [str(DEFAULT_PAGE_SIZE)])[0]
@@ -307,6 +575,7 @@ class SandboxService:
             raise ApiFailure(
                 HTTPStatus.BAD_REQUEST, "INVALID_LIMIT", f"limit must be 1..{MAX_PAGE_SIZE}", "query.limit"
             )
+        self.release_remits(listing=True)
         reports = self.state.reports_after(sequence, int(raw_limit))
         return {
             "items": [{"id": report.id, "kind": report.kind, "created": report.created} for report in reports],
@@ -361,9 +630,22 @@ class _Handler(BaseHTTPRequestHandler):
             route(urlsplit(self.path))
         except ApiFailure as failure:
             self._send_json(failure.status, {"errors": failure.errors})
+        except ConnectionFault as fault:
+            self._misbehave(fault)
         except Exception as exc:  # the sandbox answers 500 like a real server would, and says no more in its log
             logger.error("sandbox request failed", extra={"method": self.command, "error": type(exc).__name__})
             self._send_json(HTTPStatus.INTERNAL_SERVER_ERROR, _errors("INTERNAL", "the sandbox failed", ""))
+
+    def _misbehave(self, fault: ConnectionFault) -> None:
+        """An injected timeout (hold, then a late answer or none) or a dropped connection (no answer at all)."""
+        self.close_connection = True
+        if fault.hold_seconds:
+            time.sleep(fault.hold_seconds)
+        if fault.late_answer is not None:
+            try:
+                self._send(*fault.late_answer)
+            except OSError:
+                pass  # the client gave up long ago: that is the point of the fault
 
     def _body(self) -> bytes:
         length = self.headers.get("Content-Length", "")
@@ -402,13 +684,25 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(HTTPStatus.OK, {"status": "ok"})
         elif url.path == FAULTS_PATH:
             self._send_json(HTTPStatus.OK, service.state.faults())
+        elif url.path == SUBMISSIONS_PATH:
+            self._send_json(HTTPStatus.OK, service.state.submissions())
         elif url.path == REPORTS_PATH:
             self._authorize()
-            self._send_json(HTTPStatus.OK, service.list_reports(parse_qs(url.query)))
+            query = parse_qs(url.query)
+            self._send(
+                *service.serve(
+                    "list", lambda: (HTTPStatus.OK, json.dumps(service.list_reports(query)).encode(), _JSON, {})
+                )
+            )
         elif url.path.startswith(f"{REPORTS_PATH}/"):
             self._authorize()
-            content = service.report(url.path.removeprefix(f"{REPORTS_PATH}/")).encode()
-            self._send(HTTPStatus.OK, content, "text/plain; charset=utf-8")
+            report_id = url.path.removeprefix(f"{REPORTS_PATH}/")
+            self._send(
+                *service.serve(
+                    "download",
+                    lambda: (HTTPStatus.OK, service.report(report_id).encode(), "text/plain; charset=utf-8", {}),
+                )
+            )
         else:
             raise ApiFailure(HTTPStatus.NOT_FOUND, "NOT_FOUND", "no such route", "path")
 

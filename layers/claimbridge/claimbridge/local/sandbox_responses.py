@@ -55,12 +55,22 @@ _UNKNOWN_PARTY = Party(name="UNKNOWN", id_qualifier="46", id="0")
 
 
 @dataclass(frozen=True)
+class AcceptedClaim:
+    """A claim the 277CA accepted, with the payer claim control number it gave (REF*1K; the 835's CLP07)."""
+
+    interchange: SubmittedInterchange
+    claim: SubmittedClaim
+    payer_claim_control_number: str
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What the sandbox decided for one submission, ready to publish."""
 
     reports: tuple[tuple[str, str], ...]  # (kind, X12 text) in publishing order
     accepted_claims: int
     rejected_claims: int
+    accepted: tuple[AcceptedClaim, ...] = ()
 
 
 @dataclass
@@ -192,6 +202,21 @@ def _claim_status(
     )
 
 
+def _statuses(
+    transactions: Sequence[SubmittedTransaction],
+    *,
+    rejections: Mapping[str, StatusCode],
+    submission_id: str,
+    received: datetime,
+) -> list[tuple[SubmittedClaim, ClaimStatus]]:
+    """Every claim of ``transactions`` with its 277CA status; accepted ones get ``<submission>-<nnnn>`` (REF*1K)."""
+    statuses = []
+    for number, claim in enumerate((claim for transaction in transactions for claim in transaction.claims), start=1):
+        status = rejections.get(claim.patient_control_number, ACCEPTED)
+        statuses.append((claim, _claim_status(claim, status, f"{submission_id}-{number:04d}", received)))
+    return statuses
+
+
 def claim_report(
     interchange: SubmittedInterchange,
     transactions: Sequence[SubmittedTransaction],
@@ -201,19 +226,25 @@ def claim_report(
     received: datetime,
 ) -> ClaimAckReport | None:
     """The 277CA content for the claims of ``transactions`` (None when there is no claim to report)."""
+    statuses = _statuses(transactions, rejections=rejections, submission_id=submission_id, received=received)
+    return _claim_report(interchange, transactions, statuses, submission_id=submission_id, received=received)
+
+
+def _claim_report(
+    interchange: SubmittedInterchange,
+    transactions: Sequence[SubmittedTransaction],
+    statuses: Sequence[tuple[SubmittedClaim, ClaimStatus]],
+    *,
+    submission_id: str,
+    received: datetime,
+) -> ClaimAckReport | None:
     providers: dict[tuple[str, str], list[ClaimStatus]] = {}
     parties: dict[tuple[str, str], Party] = {}
-    number = 0
-    for transaction in transactions:
-        for claim in transaction.claims:
-            number += 1
-            provider = claim.billing_provider or _UNKNOWN_PARTY.model_copy(update={"id_qualifier": "XX"})
-            key = (provider.id_qualifier, provider.id)
-            parties.setdefault(key, provider)
-            status = rejections.get(claim.patient_control_number, ACCEPTED)
-            providers.setdefault(key, []).append(
-                _claim_status(claim, status, f"{submission_id}-{number:04d}", received)
-            )
+    for claim, status in statuses:
+        provider = claim.billing_provider or _UNKNOWN_PARTY.model_copy(update={"id_qualifier": "XX"})
+        key = (provider.id_qualifier, provider.id)
+        parties.setdefault(key, provider)
+        providers.setdefault(key, []).append(status)
     if not providers:
         return None
     reference = next((transaction.reference for transaction in transactions if transaction.reference), "")
@@ -242,6 +273,7 @@ def answer_submission(
 ) -> Verdict:
     """The 999 (always) and 277CA (when a transaction set passed) for every interchange of one submission."""
     reports: list[tuple[str, str]] = []
+    taken: list[AcceptedClaim] = []
     accepted = rejected = 0
     for interchange in interchanges:
         in_interchange = [
@@ -258,24 +290,24 @@ def answer_submission(
             passed.extend(group_passed)
         if not acks:
             continue
-        reports.append(("999", build_999(acks, envelope=_envelope(interchange, next_control_number(), received))))
-        report = claim_report(
-            interchange, passed, rejections=rejections, submission_id=submission_id, received=received
+        reports.append(
+            ("999", build_999(acks, envelope=response_envelope(interchange, next_control_number(), received)))
         )
+        statuses = _statuses(passed, rejections=rejections, submission_id=submission_id, received=received)
+        report = _claim_report(interchange, passed, statuses, submission_id=submission_id, received=received)
         if report is not None:
-            reports.append(
-                ("277CA", build_277ca(report, envelope=_envelope(interchange, next_control_number(), received)))
-            )
-            for provider in report.providers:
-                for claim in provider.claims:
-                    if claim.rejected:
-                        rejected += 1
-                    else:
-                        accepted += 1
-    return Verdict(reports=tuple(reports), accepted_claims=accepted, rejected_claims=rejected)
+            envelope = response_envelope(interchange, next_control_number(), received)
+            reports.append(("277CA", build_277ca(report, envelope=envelope)))
+        for claim, status in statuses:
+            if status.rejected:
+                rejected += 1
+            else:
+                accepted += 1
+                taken.append(AcceptedClaim(interchange, claim, status.payer_claim_control_number or submission_id))
+    return Verdict(reports=tuple(reports), accepted_claims=accepted, rejected_claims=rejected, accepted=tuple(taken))
 
 
-def _envelope(interchange: SubmittedInterchange, control_number: int, created: datetime) -> AckEnvelope:
+def response_envelope(interchange: SubmittedInterchange, control_number: int, created: datetime) -> AckEnvelope:
     """The response goes back the way the submission came: ISA06/ISA08 swapped, same usage indicator."""
     qualifier = interchange.receiver_qualifier if len(interchange.receiver_qualifier) == 2 else "ZZ"
     return AckEnvelope(

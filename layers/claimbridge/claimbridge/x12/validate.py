@@ -28,9 +28,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from pyx12.map_if._segment import apply_segment_errors
 from pyx12.map_walker import apply_walk_errors, walk_tree
 
-__all__ = ["X12_837P_VERSION", "IssueLevel", "X12Issue", "validate_837p", "validate_x12"]
+__all__ = [
+    "X12_835_VERSION",
+    "X12_837P_VERSION",
+    "IssueLevel",
+    "X12Issue",
+    "validate_835",
+    "validate_837p",
+    "validate_x12",
+]
 
 X12_837P_VERSION = "005010X222A1"
+X12_835_VERSION = "005010X221A1"
 
 # pyx12 logs offending values (PHI) at ERROR level: raise the threshold of its whole logger tree above CRITICAL, which
 # holds whatever handlers get attached later (a non-propagating logger is not enough: pytest's caplog attaches to it).
@@ -174,6 +183,19 @@ def validate_x12(text: str) -> list[X12Issue]:
 
 def validate_837p(text: str) -> list[X12Issue]:
     """``validate_x12`` for an 837P: additionally every GS08 must be ``005010X222A1`` (HIPAA-adopted TR3)."""
+    return _validate_version(text, X12_837P_VERSION)
+
+
+def validate_835(text: str) -> list[X12Issue]:
+    """``validate_x12`` for an 835: additionally every GS08 must be ``005010X221A1`` (HIPAA-adopted TR3).
+
+    pyx12's 835 map checks structure, codes and lengths; the balancing rules of the TR3 (section 1.10.2) are not in
+    the map and are the builder's (and its tests') job.
+    """
+    return _validate_version(text, X12_835_VERSION)
+
+
+def _validate_version(text: str, expected: str) -> list[X12Issue]:
     issues = validate_x12(text)
     versions = _group_versions(text.removeprefix("\ufeff"))
     if not versions and not issues:
@@ -181,7 +203,7 @@ def validate_837p(text: str) -> list[X12Issue]:
     wrong = [
         _issue("group", "VERSION", segment_id="GS", segment_index=index)
         for index, version in versions
-        if version != X12_837P_VERSION
+        if version != expected
     ]
     return wrong + issues
 
