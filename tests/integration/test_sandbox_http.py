@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +31,9 @@ from claimbridge.x12.validate import validate_837p, validate_x12
 
 pytestmark = pytest.mark.integration
 
+# A read timeout above the sandbox's normal answer time (pyx12 takes a few tenths of a second) and a hold above it.
+SHORT_TIMEOUT = httpx.Timeout(5.0, read=2.0)
+HOLD_SECONDS = 3.0
 A2 = StatusCode(category="A2", status="20")
 A7 = StatusCode(category="A7", status="562", entity="85")
 
@@ -196,6 +200,69 @@ def test_sandbox_http_outage_is_retryable_and_retry_files_once(
     assert (raised.value.status_code, raised.value.retry_after, raised.value.retryable) == (status, retry_after, True)
     assert receipt.submission_id
     assert [r.kind for r in _all_responses(adapter)] == ["999", "277CA"]
+
+
+def _submissions(sandbox: SandboxClearinghouse) -> dict[str, Any]:
+    response = httpx.get(f"{sandbox.url}/_sandbox/submissions", timeout=5)
+    assert response.status_code == 200
+    summary: dict[str, Any] = response.json()
+    return summary
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason", "taken_first"),
+    [
+        ({"timeout_next": {"seconds": HOLD_SECONDS}}, "timeout", False),
+        ({"timeout_next": {"seconds": HOLD_SECONDS, "taken": True}}, "timeout", True),
+        ({"drop_next": {}}, "connection", False),
+        ({"drop_next": {"taken": True}}, "connection", True),
+    ],
+    ids=["timeout-before-taking", "timeout-after-taking", "drop-before-taking", "drop-after-taking"],
+)
+def test_sandbox_http_lost_answer_is_retryable_and_the_retry_files_once(
+    sandbox: SandboxClearinghouse, fault: dict[str, Any], reason: str, taken_first: bool
+) -> None:
+    # Given a client whose read timeout is shorter than the sandbox's hold, and a connection fault for the next POST
+    x12 = _generated_837p()
+    _set_faults(sandbox, **fault)
+    with X12ApiClearinghouse(sandbox.url, SANDBOX_API_KEY, timeout=SHORT_TIMEOUT) as adapter:
+        # When the adapter submits, loses the answer, and retries with the same key
+        with pytest.raises(ClearinghouseRetryLater) as raised:
+            adapter.submit(x12, idempotency_key="lost-1")
+        taken_before_retry = len(_submissions(sandbox)["taken"])
+        receipt = adapter.submit(x12, idempotency_key="lost-1")
+    # Then the loss was a retryable timeout / connection failure, and the sandbox holds exactly one copy: a
+    # submission it had taken is replayed to the retry, one it had not is filed by it
+    assert raised.value.reason == reason
+    assert taken_before_retry == int(taken_first)
+    summary = _submissions(sandbox)
+    assert [(t["submission_id"], t["idempotency_key"]) for t in summary["taken"]] == [(receipt.submission_id, "lost-1")]
+    assert summary["counts"].get("replays", 0) == int(taken_first)
+    assert summary["taken"][0]["claim_ids"] == _claim_ids(x12)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"fail_next": {"status": 500, "route": "list"}},
+        {"fail_next": {"status": 429, "retry_after": 1, "route": "download"}},
+        {"drop_next": {"route": "download"}},
+        {"timeout_next": {"seconds": HOLD_SECONDS, "route": "list", "taken": True}},
+    ],
+    ids=["list-500", "download-429", "download-dropped", "list-timeout"],
+)
+def test_sandbox_http_failed_fetch_loses_no_report(sandbox: SandboxClearinghouse, fault: dict[str, Any]) -> None:
+    # Given published reports and a fault on the reports listing or download
+    with X12ApiClearinghouse(sandbox.url, SANDBOX_API_KEY, timeout=SHORT_TIMEOUT) as adapter:
+        adapter.submit(_generated_837p(), idempotency_key="fetch-1")
+        _set_faults(sandbox, **fault)
+        # When a fetch fails and the next one starts from the same (unchanged) cursor
+        with pytest.raises(ClearinghouseRetryLater):
+            adapter.fetch_responses(None)
+        page = adapter.fetch_responses(None)
+    # Then every report is there, once
+    assert [r.kind for r in page.responses] == ["999", "277CA"]
+    assert [r.response_id for r in page.responses] == [report.id for report in sandbox.state.published()]
 
 
 def test_sandbox_http_same_key_twice_files_once(adapter: X12ApiClearinghouse) -> None:
