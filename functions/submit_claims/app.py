@@ -3,6 +3,10 @@
 Records are grouped by tenant first (an 837P batch is per tenant x clearinghouse), so Powertools' per-record
 ``BatchProcessor`` does not fit; the partial batch response is built the same way: a tenant whose submission fails
 fails exactly its own records, an unreadable record fails alone.
+
+A clearinghouse that cannot take an interchange now does not fail the invocation: ``submit_ready`` names the claims
+to retry and when (exponential backoff with full jitter, never before ``Retry-After``); their records are reported as
+failures and hidden for that long (SQS ``ChangeMessageVisibility``), so SQS brings them back when the retry is due.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pydantic import ValidationError
 from claimbridge.events import ClaimReadyRecord
 from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields
 from claimbridge.pipeline.ports import PipelineDeps
+from claimbridge.pipeline.retry import DelayedMessage, RetryPolicy, RetrySettings, build_retry_scheduler
 from claimbridge.pipeline.submit import SubmitOutcome, submit_ready
 from claimbridge.pipeline.wiring import build_deps
 from claimbridge.settings import get_settings
@@ -34,18 +39,25 @@ def get_deps() -> PipelineDeps:
     return build_deps(get_settings(), metrics=metrics)
 
 
+@lru_cache(maxsize=1)
+def get_retry_policy() -> RetryPolicy:
+    """Attempts and backoff from the function's environment, parsed once."""
+    return RetrySettings().policy()
+
+
 @tracer.capture_method(capture_response=False)
 def submit_tenant(tenant_id: str, claim_ids: list[str]) -> SubmitOutcome:
     """One tenant's READY claims of this batch."""
-    return submit_ready(tenant_id, claim_ids, get_deps())
+    return submit_ready(tenant_id, claim_ids, get_deps(), policy=get_retry_policy())
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    """SQS batch entry point: parse every record, group by tenant, submit per tenant."""
+    """SQS batch entry point: parse every record, group by tenant, submit per tenant, delay the retries."""
     failed: list[str] = []
+    delayed: list[DelayedMessage] = []
     by_tenant: dict[str, list[ClaimReadyRecord]] = defaultdict(list)
     for raw in event.get("Records", []):
         try:
@@ -73,5 +85,21 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=len(message_ids))
             failed.extend(message_ids)
             continue
-        logger.info("tenant submission done", extra=outcome.model_dump())
+        for record in records:
+            seconds = outcome.retry_in(record.body.detail.claim_id)
+            if seconds is not None:
+                failed.append(record.messageId)
+                delayed.append(DelayedMessage(record.eventSourceARN, record.receiptHandle, seconds))
+        logger.info(
+            "tenant submission done",
+            extra={
+                **outcome.model_dump(exclude={"deferred"}),
+                "deferred": [item.model_dump(exclude={"claim_ids"}) for item in outcome.deferred],
+            },
+        )
+    if delayed:
+        not_delayed = build_retry_scheduler().delay(delayed)
+        metrics.add_metric(name="RetriesDelayed", unit=MetricUnit.Count, value=len(delayed) - not_delayed)
+        if not_delayed:
+            metrics.add_metric(name="RetriesNotDelayed", unit=MetricUnit.Count, value=not_delayed)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import boto3
 import pytest
 
 from claimbridge.claim import ClaimFrequency
 from claimbridge.corrections import correction_for
 from claimbridge.errors import StateConflict, TenantError
 from claimbridge.findings import Finding, Severity
-from claimbridge.state import ClaimState, StoredClaim
+from claimbridge.state import ClaimState, StoredClaim, SubmissionRecord
+from claimbridge.state.models import DEFAULT_MAX_SEND_ATTEMPTS
 from claimbridge.tenants import TenantConfig
 from claimbridge.tenants.models import EventSource, Inbound
 from tests.integration.conftest import Infra
@@ -243,3 +247,140 @@ def test_store_correction_replaces_the_claim_content_on_the_way_to_corrected(inf
     assert reread is not None and reread.claim is not None
     assert (reread.state, reread.payer_claim_control_number) == (ClaimState.CORRECTED, "ICN42")
     assert (reread.claim.frequency, reread.claim.payer_claim_control_number) == (ClaimFrequency.VOID, "ICN42")
+
+
+def ready_in_interchange(infra: Infra, submission_id: str = "CBSANDBOX-000000001") -> StoredClaim:
+    """A READY claim carried by an interchange that is being sent."""
+    claim = received(infra)
+    ready = infra.store.transition(claim, ClaimState.READY, reason="scrubbed", actor="test")
+    return infra.store.attach_pending_submission(ready, submission_id)
+
+
+def test_store_failed_to_send_keeps_the_interchange_and_goes_back_to_ready_or_closed(infra: Infra) -> None:
+    # Given a READY claim carried by an interchange whose retries ran out
+    carried = ready_in_interchange(infra)
+
+    # When it moves to FAILED_TO_SEND, is resent (READY), fails again and is then closed
+    failed = infra.store.transition(carried, ClaimState.FAILED_TO_SEND, reason="4 attempts", actor="test")
+    resent = infra.store.transition(failed, ClaimState.READY, reason="resend", actor="ops")
+    failed_again = infra.store.transition(resent, ClaimState.FAILED_TO_SEND, reason="8 attempts", actor="test")
+    worklist = [c.claim_id for c in infra.store.claims_in_state(TENANT, ClaimState.FAILED_TO_SEND)]
+    closed = infra.store.transition(failed_again, ClaimState.CLOSED, reason="given up", actor="ops")
+
+    # Then every step kept the interchange (same file, same key on a resend) and is in the history
+    assert {c.pending_submission_id for c in (failed, resent, failed_again, closed)} == {"CBSANDBOX-000000001"}
+    stored = infra.store.get_claim(TENANT, carried.claim_id)
+    assert stored == closed
+    assert [h.to_state for h in infra.store.history(TENANT, carried.claim_id)][-4:] == [
+        ClaimState.FAILED_TO_SEND,
+        ClaimState.READY,
+        ClaimState.FAILED_TO_SEND,
+        ClaimState.CLOSED,
+    ]
+    # and while it failed, the FAILED_TO_SEND worklist listed it
+    assert worklist == [carried.claim_id]
+
+
+@pytest.mark.parametrize("target", [ClaimState.SUBMITTED, ClaimState.HELD, ClaimState.PAID, ClaimState.RECEIVED])
+def test_store_failed_to_send_leaves_only_by_resend_close_or_a_response(infra: Infra, target: ClaimState) -> None:
+    # Given a FAILED_TO_SEND claim
+    failed = infra.store.transition(ready_in_interchange(infra), ClaimState.FAILED_TO_SEND, reason="x", actor="t")
+
+    # When anything else is asked for / Then it is refused, recorded, and the claim stays put
+    with pytest.raises(StateConflict):
+        infra.store.transition(failed, target, reason="shortcut", actor="test")
+    assert infra.store.get_claim(TENANT, failed.claim_id) == failed
+    assert infra.store.history(TENANT, failed.claim_id)[-1].refused
+
+
+@pytest.mark.parametrize("target", [ClaimState.ACCEPTED, ClaimState.REJECTED])
+def test_store_response_for_a_failed_to_send_claim_makes_its_interchange_the_submission(
+    infra: Infra, target: ClaimState
+) -> None:
+    # Given a FAILED_TO_SEND claim whose interchange the clearinghouse took after all (the answer was lost)
+    failed = infra.store.transition(ready_in_interchange(infra), ClaimState.FAILED_TO_SEND, reason="x", actor="t")
+
+    # When its 277CA (or 999) moves it on
+    moved = infra.store.transition(failed, target, reason="277CA A2:20", actor="clearinghouse-277CA")
+
+    # Then the interchange it waited to resend is now its submission
+    assert (moved.state, moved.submission_id, moved.pending_submission_id) == (target, "CBSANDBOX-000000001", None)
+    assert infra.store.get_claim(TENANT, failed.claim_id) == moved
+
+
+def submission(**changes: object) -> SubmissionRecord:
+    at = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    record = SubmissionRecord(
+        tenant_id=TENANT,
+        submission_id="CBSANDBOX-000000001",
+        receiver_id="CBSANDBOX",
+        interchange_control_number=1,
+        group_control_number=1,
+        transaction_claims={"0001": ("CBTEST0001",)},
+        archive_key=f"x12/837p/{TENANT}/000000001.x12",
+        idempotency_key=f"{TENANT}-000000001",
+        max_attempts=3,
+        created_at=at,
+        updated_at=at,
+    )
+    return record.model_copy(update=changes)
+
+
+def test_store_submission_attempts_record_when_the_retry_is_due_and_the_bound(infra: Infra) -> None:
+    # Given a new submission record with a bound of 3 attempts
+    infra.store.create_submission(submission())
+    stored = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
+    assert stored is not None
+
+    # When one attempt fails retryably, then one gives up
+    due = datetime(2026, 3, 10, 12, 2, tzinfo=UTC)
+    pending = infra.store.record_submission_attempt(
+        stored, outcome="pending", error="CH-UNAVAILABLE:http-503", next_attempt_at=due
+    )
+    reread = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
+    failed = infra.store.record_submission_attempt(pending, outcome="failed", error="CH-UNAVAILABLE:timeout")
+
+    # Then each read back has its attempts, bound, error and due time; a stale writer loses
+    assert reread == pending
+    assert (reread.attempts, reread.max_attempts, reread.next_attempt_at, reread.outcome) == (1, 3, due, "pending")
+    assert infra.store.get_submission(TENANT, "CBSANDBOX-000000001") == failed
+    assert (failed.attempts, failed.outcome, failed.next_attempt_at) == (2, "failed", None)
+    with pytest.raises(StateConflict):
+        infra.store.record_submission_attempt(pending, outcome="submitted")
+
+
+def test_store_reopen_submission_only_from_failed_and_only_once(infra: Infra) -> None:
+    # Given a failed submission record
+    infra.store.create_submission(submission(attempts=3, outcome="failed", last_error="CH-UNAVAILABLE:http-503"))
+    failed = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
+    assert failed is not None
+
+    # When it is reopened with a new bound, and a second resend works from the same stale copy
+    reopened = infra.store.reopen_submission(failed, max_attempts=6)
+    with pytest.raises(StateConflict):
+        infra.store.reopen_submission(failed, max_attempts=9)
+
+    # Then it is pending again under the new bound, its attempts and key unchanged; a pending one cannot be reopened
+    assert infra.store.get_submission(TENANT, "CBSANDBOX-000000001") == reopened
+    assert (reopened.outcome, reopened.attempts, reopened.max_attempts, reopened.idempotency_key) == (
+        "pending",
+        3,
+        6,
+        f"{TENANT}-000000001",
+    )
+    with pytest.raises(StateConflict):
+        infra.store.reopen_submission(reopened, max_attempts=9)
+
+
+def test_store_submission_record_written_before_max_attempts_existed_reads_the_default(infra: Infra) -> None:
+    # Given a record stored without max_attempts / next_attempt_at (as before they existed)
+    infra.store.create_submission(submission())
+    boto3.client("dynamodb").update_item(
+        TableName=infra.table,
+        Key={"pk": {"S": f"TENANT#{TENANT}#SUBMISSION#CBSANDBOX-000000001"}, "sk": {"S": "SUBMISSION"}},
+        UpdateExpression="REMOVE max_attempts",
+    )
+    # When it is read / Then the default bound applies
+    stored = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
+    assert stored is not None
+    assert (stored.max_attempts, stored.next_attempt_at) == (DEFAULT_MAX_SEND_ATTEMPTS, None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 
 from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.mapping import claim_id_for
+from claimbridge.pipeline.submit import DEFAULT_RETRY_POLICY
 from claimbridge.state import ClaimState
 from claimbridge.tenants import TenantConfig
 from functions.ingest_fhir import app as ingest_app
@@ -106,27 +109,33 @@ def test_submit_claims_redelivered_event_submits_nothing_twice(
 
 
 def test_submit_claims_unavailable_clearinghouse_retries_same_interchange(
-    infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse
+    infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a READY claim and a clearinghouse that answers the next submission with 503
+    # Given a READY claim, a clearinghouse that answers the next submission with 503, and a clock the test moves
     ingest(infra, TENANT, ["intake-90791.json"])
     event = submit_queue_event(infra)
     httpx.post(f"{sandbox.url}/_sandbox/faults", json={"fail_next": {"count": 1, "status": 503}}).raise_for_status()
     claim_id = claim_id_for(TENANT, "Claim/clm-2")
+    now = [datetime.now(UTC)]
+    deps = replace(submit_app.get_deps(), clock=lambda: now[0])
+    monkeypatch.setattr(submit_app, "get_deps", lambda: deps)
 
     # When the batch is handled
     first = invoke(event)
 
-    # Then every record is reported for retry, the claim stays READY and the attempt is recorded
+    # Then every record is reported for retry, the claim stays READY and the attempt is recorded with its due time
     assert first == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
     waiting = infra.store.get_claim(TENANT, claim_id)
     assert waiting is not None
     assert (waiting.state, waiting.pending_submission_id) == (ClaimState.READY, "CBSANDBOX-000000001")
     pending = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
     assert pending is not None
-    assert (pending.outcome, pending.attempts) == ("pending", 1)
+    assert (pending.outcome, pending.attempts, pending.last_error) == ("pending", 1, "CH-UNAVAILABLE:http-503")
+    assert pending.next_attempt_at is not None
+    assert now[0] < pending.next_attempt_at <= now[0] + timedelta(seconds=DEFAULT_RETRY_POLICY.base_delay_seconds + 1)
 
-    # When SQS redelivers the batch and the clearinghouse is back
+    # When SQS redelivers the batch once the retry is due and the clearinghouse is back
+    now[0] = pending.next_attempt_at
     second = invoke(event)
 
     # Then the same interchange (same ISA13, same idempotency key) goes out and the claim is SUBMITTED
@@ -134,10 +143,68 @@ def test_submit_claims_unavailable_clearinghouse_retries_same_interchange(
     assert infra.archive_keys("x12/837p/") == [f"x12/837p/{TENANT}/000000001.x12"]
     sent = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
     assert sent is not None
-    assert (sent.outcome, sent.attempts) == ("submitted", 2)
+    assert (sent.outcome, sent.attempts, sent.next_attempt_at) == ("submitted", 2, None)
     done = infra.store.get_claim(TENANT, claim_id)
     assert done is not None
     assert done.state == ClaimState.SUBMITTED
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (400, ClaimState.HELD, "refused", "CH-REJECTED"),
+        (422, ClaimState.HELD, "refused", "CH-REJECTED"),
+        (401, ClaimState.FAILED_TO_SEND, "failed", None),
+        (403, ClaimState.FAILED_TO_SEND, "failed", None),
+    ],
+    ids=["400", "422", "401", "403"],
+)
+def test_submit_claims_permanent_refusal_is_not_retried(
+    infra: Infra,
+    demo_tenant: TenantConfig,
+    sandbox: SandboxClearinghouse,
+    case: tuple[int, ClaimState, str, str | None],
+) -> None:
+    status, state, outcome, finding = case
+    # Given a clearinghouse that refuses the next submission with a 4xx
+    ingest(infra, TENANT, ["intake-90791.json"])
+    event = submit_queue_event(infra)
+    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"fail_next": {"status": status}}).raise_for_status()
+    claim_id = claim_id_for(TENANT, "Claim/clm-2")
+
+    # When the batch is handled
+    response = invoke(event)
+
+    # Then nothing is retried: a refused interchange holds its claims with the clearinghouse's error (code and
+    # location), a refused account sends them to FAILED_TO_SEND at once; the interchange record says which
+    assert response == {"batchItemFailures": []}
+    stored = infra.store.get_claim(TENANT, claim_id)
+    assert stored is not None
+    assert stored.state == state
+    record = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
+    assert record is not None
+    assert (record.outcome, record.attempts, record.last_error) == (
+        outcome,
+        1,
+        f"CH-{'AUTH' if status in (401, 403) else 'REJECTED'}:http-{status}",
+    )
+    if finding:
+        (error,) = [f for f in stored.findings if f.rule_id == finding]
+        assert (error.x12_location, "INJECTED_REJECTION" in error.message) == ("x12", True)
+        assert stored.pending_submission_id is None
+        held = [e["detail"] for e in infra.bus_events() if e["detail-type"] == "Claim Held"]
+        assert [(d["claim_id"], d["rule_ids"]) for d in held] == [(claim_id, ["CH-REJECTED"])]
+    else:
+        assert stored.pending_submission_id == "CBSANDBOX-000000001"
+        failed = [e["detail"] for e in infra.bus_events() if e["detail-type"] == "Claim Failed To Send"]
+        assert [(d["claim_id"], d["attempts"], d["error_code"]) for d in failed] == [
+            (claim_id, 1, f"CH-AUTH:http-{status}")
+        ]
+    # and a redelivery of the same batch changes nothing
+    assert invoke(event) == {"batchItemFailures": []}
+    again = infra.store.get_submission(TENANT, "CBSANDBOX-000000001")
+    assert again is not None
+    assert again.attempts == 1
 
 
 def test_submit_claims_groups_by_tenant_and_fails_only_the_unreachable_tenant(

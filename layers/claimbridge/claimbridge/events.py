@@ -90,6 +90,17 @@ class ClaimRejected(ClaimEventDetail):
     status_codes: tuple[str, ...] = ()
 
 
+class ClaimFailedToSend(ClaimEventDetail):
+    """The claim's interchange could not be delivered within the retry bound, or the clearinghouse account refused it
+    (``error_code``); the claim waits in FAILED_TO_SEND to be resent with the same interchange and idempotency key."""
+
+    detail_type: ClassVar[str] = "Claim Failed To Send"
+    submission_id: Id
+    interchange_control_number: Annotated[str, Field(pattern=r"^[0-9]{9}$")]
+    attempts: int
+    error_code: str | None = None
+
+
 class FhirSubmissionRejected(BaseModel):
     """A whole FHIR submission was quarantined; the OperationOutcome at ``operation_outcome_key`` says why.
 
@@ -118,11 +129,21 @@ class FhirSubmissionRejected(BaseModel):
 
 _ORIGIN_FIELDS = frozenset({"source_bucket", "source_key", "event_id"})
 
-BusEventDetail = ClaimReady | ClaimHeld | ClaimSubmitted | ClaimAccepted | ClaimRejected | FhirSubmissionRejected
+BusEventDetail = (
+    ClaimReady | ClaimHeld | ClaimSubmitted | ClaimAccepted | ClaimRejected | ClaimFailedToSend | FhirSubmissionRejected
+)
 
 DETAIL_TYPES: dict[str, type[BaseModel]] = {
     model.detail_type: model
-    for model in (ClaimReady, ClaimHeld, ClaimSubmitted, ClaimAccepted, ClaimRejected, FhirSubmissionRejected)
+    for model in (
+        ClaimReady,
+        ClaimHeld,
+        ClaimSubmitted,
+        ClaimAccepted,
+        ClaimRejected,
+        ClaimFailedToSend,
+        FhirSubmissionRejected,
+    )
 }
 
 

@@ -3,23 +3,50 @@
 Order of writes (each step survives a crash of the next): control numbers from the counter -> claims marked as
 carried by the interchange (conditional) -> interchange archived at ``x12/837p/<tenant>/<ISA13>.x12`` -> submission
 record (``pending``) -> the clearinghouse call with idempotency key ``<tenant>-<ISA13>`` -> claims SUBMITTED ->
-Claim Submitted events. A retry after ``ClearinghouseUnavailable`` (or a crash) re-sends the same archived
-interchange under the same key, so the clearinghouse never sees one claim twice under two keys.
+Claim Submitted events. A retry (or a crash) re-sends the same archived interchange under the same key, so the
+clearinghouse never sees one claim twice under two keys.
+
+What each clearinghouse answer does to the interchange (its submission record) and its claims:
+
+==========================================  ===================  ==============================================
+answer                                      record               claims
+==========================================  ===================  ==============================================
+taken (2xx)                                 ``submitted``        SUBMITTED, ``Claim Submitted``
+5xx, 429, timeout, dropped connection       ``pending``, retry   stay READY; deferred until ``next_attempt_at``
+  ... the ``max_attempts``-th time          ``failed``           FAILED_TO_SEND, ``Claim Failed To Send``
+401/403, no usable adapter (config)         ``failed``           FAILED_TO_SEND at once (retrying cannot help)
+other 4xx (the clearinghouse refuses it)    ``refused``          HELD with a finding per clearinghouse error
+==========================================  ===================  ==============================================
+
+Retries use exponential backoff with full jitter, never sooner than a ``Retry-After`` (``claimbridge.pipeline.retry``);
+the caller hides the deferred claims' messages until the retry is due. After one retryable failure the rest of the
+tenant's interchanges in this call wait too, so a 429 storm is not answered with more requests. ``resend_failed``
+moves a failed interchange's claims back to READY: the same file, the same key, a fresh bound of attempts.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
 
 from claimbridge.claim import ProfessionalClaim
-from claimbridge.clearinghouse.port import SubmissionReceipt
+from claimbridge.clearinghouse.errors import (
+    ApiError,
+    ClearinghouseAuthError,
+    ClearinghouseConfigError,
+    ClearinghouseRejected,
+    ClearinghouseRetryLater,
+    ClearinghouseUnsupported,
+)
 from claimbridge.errors import ClaimsError, ClearinghouseError, ClearinghouseUnavailable, StateConflict, TenantError
-from claimbridge.events import ClaimHeld, ClaimSubmitted
+from claimbridge.events import BusEventDetail, ClaimFailedToSend, ClaimHeld, ClaimReady, ClaimSubmitted
 from claimbridge.findings import Finding, Severity
 from claimbridge.pipeline.ports import PipelineDeps
+from claimbridge.pipeline.retry import RetryPolicy, backoff_seconds
 from claimbridge.state.models import ClaimState, StoredClaim, SubmissionRecord
 from claimbridge.tenants import TenantConfig
 from claimbridge.x12 import writer
@@ -28,19 +55,57 @@ from claimbridge.x12.reader import iter_segments
 
 MAX_CLAIMS_PER_INTERCHANGE = 500
 """Well under the 5000 CLM per ST the 837P guide allows; keeps one Lambda invocation's work bounded."""
+DEFAULT_RETRY_POLICY = RetryPolicy()
+
+
+class Deferred(BaseModel):
+    """Claims whose interchange is to be tried again in ``retry_in_seconds`` (``reason``: an error code)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    submission_id: str | None
+    claim_ids: tuple[str, ...]
+    retry_in_seconds: int
+    reason: str
 
 
 class SubmitOutcome(BaseModel):
-    """What one ``submit_ready`` call did (ids and counts only)."""
+    """What one ``submit_ready`` call did (ids and counts only).
+
+    ``refused``: claims the clearinghouse refused for good (now HELD); ``failed_to_send``: claims moved to
+    FAILED_TO_SEND; ``deferred``: claims to try again later, with when.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     tenant_id: str
     submitted: int = 0
     not_ready: int = 0
     refused: int = 0
+    failed_to_send: int = 0
     reannounced: int = 0
     submission_ids: tuple[str, ...] = ()
+    deferred: tuple[Deferred, ...] = ()
     tenant_disabled: bool = False
+
+    def retry_in(self, claim_id: str) -> int | None:
+        """Seconds until the claim's interchange is due again; ``None`` when the claim needs no retry."""
+        delays = [item.retry_in_seconds for item in self.deferred if claim_id in item.claim_ids]
+        return max(delays) if delays else None
+
+
+class ResendOutcome(BaseModel):
+    """What one ``resend_failed`` call did."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    tenant_id: str
+    submission_id: str
+    resent: int
+    max_attempts: int
+
+
+class SubmissionNotFound(ClaimsError):
+    """No submission record with this id for the tenant."""
+
+    code = "CB-SUBMISSION-NOT-FOUND"
 
 
 class InterchangeMismatch(ClaimsError):
@@ -82,7 +147,14 @@ def interchange_batches(claims: Sequence[StoredClaim], *, split_by_payer: bool) 
     ]
 
 
-def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -> SubmitOutcome:
+def submit_ready(
+    tenant_id: str,
+    claim_ids: Sequence[str],
+    deps: PipelineDeps,
+    *,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    rng: Callable[[], float] | None = None,
+) -> SubmitOutcome:
     """Send the tenant's READY claims among ``claim_ids``.
 
     Parameters
@@ -93,11 +165,15 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
         Claims announced by ``Claim Ready`` events; claims no longer READY are counted and left alone.
     deps
         Ports.
+    policy
+        Bound and backoff of the attempts of a new interchange (a stored interchange keeps its own bound).
+    rng
+        Jitter source (tests pin it).
 
-    Raises
-    ------
-    ClearinghouseUnavailable
-        The clearinghouse could not take the interchange now; claims stay READY and the retry re-sends it.
+    Returns
+    -------
+    SubmitOutcome
+        ``deferred`` names the claims to retry and when; nothing is raised for a clearinghouse failure.
     """
     try:
         tenant = deps.store.get_tenant_config(tenant_id)
@@ -108,11 +184,15 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
     unique_ids = list(dict.fromkeys(claim_ids))
     loaded = [c for c in (deps.store.get_claim(tenant_id, cid) for cid in unique_ids) if c is not None]
     ready = [c for c in loaded if c.state == ClaimState.READY and c.claim is not None]
-    unannounced = [c for c in loaded if c.state == ClaimState.SUBMITTED and not c.announced and c.submission_id]
-    not_ready = len(unique_ids) - len(ready)
-
-    submitted = refused = 0
-    submission_ids: list[str] = []
+    unannounced = [
+        c
+        for c in loaded
+        if not c.announced
+        and (
+            (c.state == ClaimState.SUBMITTED and c.submission_id)
+            or (c.state == ClaimState.FAILED_TO_SEND and c.pending_submission_id)
+        )
+    ]
     pending: dict[str, list[StoredClaim]] = defaultdict(list)
     fresh: list[StoredClaim] = []
     for claim in ready:
@@ -121,40 +201,288 @@ def submit_ready(tenant_id: str, claim_ids: Sequence[str], deps: PipelineDeps) -
         else:
             fresh.append(claim)
 
+    run = _SubmitRun(tenant, deps, policy, rng)
     for submission_id in sorted(pending):
-        sent, refused_now, released = _resend(tenant, submission_id, deps)
-        submitted += sent
-        refused += refused_now
-        fresh.extend(released)
-        if sent or refused_now:
-            submission_ids.append(submission_id)
-
+        fresh.extend(run.resume(submission_id))
     for batch in interchange_batches(fresh, split_by_payer=tenant.clearinghouse.split_by_payer):
-        prepared = _prepare(tenant, batch, deps)
-        if prepared is None:
-            continue
-        record, x12_text, carried = prepared
-        sent, refused_now = _deliver(tenant, record, x12_text, carried, deps)
-        submitted += sent
-        refused += refused_now
-        submission_ids.append(record.submission_id)
+        run.send_new(batch)
 
     reannounced = _reannounce(tenant, unannounced, deps)
-    deps.metrics.count("ClaimsSubmitted", submitted, tenant_id=tenant_id)
-    deps.metrics.count("ClaimsNotReady", not_ready, tenant_id=tenant_id)
+    deps.metrics.count("ClaimsSubmitted", run.submitted, tenant_id=tenant_id)
+    deps.metrics.count("ClaimsNotReady", len(unique_ids) - len(ready), tenant_id=tenant_id)
     deps.metrics.count("ClaimsReannounced", reannounced, tenant_id=tenant_id)
+    deps.metrics.count("ClaimsDeferred", sum(len(d.claim_ids) for d in run.deferred), tenant_id=tenant_id)
     return SubmitOutcome(
         tenant_id=tenant_id,
-        submitted=submitted,
-        not_ready=not_ready,
-        refused=refused,
+        submitted=run.submitted,
+        not_ready=len(unique_ids) - len(ready),
+        refused=run.refused,
+        failed_to_send=run.failed_to_send,
         reannounced=reannounced,
-        submission_ids=tuple(submission_ids),
+        submission_ids=tuple(dict.fromkeys(run.submission_ids)),
+        deferred=tuple(run.deferred),
+    )
+
+
+class _SubmitRun:
+    """One ``submit_ready`` call's interchanges, counts and retry state."""
+
+    def __init__(
+        self, tenant: TenantConfig, deps: PipelineDeps, policy: RetryPolicy, rng: Callable[[], float] | None
+    ) -> None:
+        self.tenant = tenant
+        self.deps = deps
+        self.policy = policy
+        self.rng = rng
+        self.submitted = self.refused = self.failed_to_send = 0
+        self.submission_ids: list[str] = []
+        self.deferred: list[Deferred] = []
+        self.backing_off: tuple[int, str] | None = None
+        """(seconds, reason) once a retryable failure happened: the rest of this call waits as long, untried."""
+
+    def defer(self, claims: Sequence[StoredClaim], seconds: int, submission_id: str | None, reason: str) -> None:
+        if claims:
+            self.deferred.append(
+                Deferred(
+                    submission_id=submission_id,
+                    claim_ids=tuple(c.claim_id for c in claims),
+                    retry_in_seconds=seconds,
+                    reason=reason,
+                )
+            )
+
+    def resume(self, submission_id: str) -> list[StoredClaim]:
+        """Finish an interchange an earlier attempt left pending: same archived text, same idempotency key.
+
+        Returns the claims released for a new interchange: marked for an interchange that was never recorded.
+        """
+        deps, tenant_id = self.deps, self.tenant.tenant_id
+        record = deps.store.get_submission(tenant_id, submission_id)
+        if record is None:
+            marked = [
+                c
+                for c in deps.store.claims_in_state(tenant_id, ClaimState.READY, limit=1000)
+                if c.pending_submission_id == submission_id
+            ]
+            return [deps.store.detach_pending_submission(c) for c in marked]
+        carried = [
+            claim
+            for claim in (deps.store.get_claim(tenant_id, claim_id) for claim_id in record.claim_ids)
+            if claim is not None and claim.state == ClaimState.READY and claim.pending_submission_id == submission_id
+        ]
+        self.submission_ids.append(submission_id)
+        if record.outcome == "submitted":
+            # The clearinghouse took it before a crash: only the claim transitions are missing.
+            self.submitted += _mark_submitted(self.tenant, record, carried, deps)
+        elif record.outcome == "refused":
+            self._hold(record, carried, _findings_for(record.last_error or "CH-REJECTED", ()))
+        elif record.outcome == "failed":
+            self._fail_to_send(record, carried)
+        elif self.backing_off is not None:
+            seconds, reason = self.backing_off
+            self.defer(carried, seconds, submission_id, reason)
+        elif record.next_attempt_at is not None and deps.clock() < record.next_attempt_at:
+            # Back early (another claim's message of this interchange, or a redelivery): wait out the schedule.
+            wait = math.ceil((record.next_attempt_at - deps.clock()).total_seconds())
+            self.defer(carried, max(1, wait), submission_id, "not-due")
+        else:
+            x12_text = deps.objects.get(deps.archive_bucket, record.archive_key).decode("utf-8")
+            self.deliver(record, x12_text, carried)
+        return []
+
+    def send_new(self, claims: Sequence[StoredClaim]) -> None:
+        """Write, archive, record and send a new interchange (unless this call is already backing off)."""
+        if self.backing_off is not None:
+            seconds, reason = self.backing_off
+            self.defer(claims, seconds, None, reason)
+            return
+        prepared = _prepare(self.tenant, claims, self.deps, max_attempts=self.policy.max_attempts)
+        if prepared is None:
+            return
+        record, x12_text, carried = prepared
+        self.submission_ids.append(record.submission_id)
+        self.deliver(record, x12_text, carried)
+
+    def deliver(self, record: SubmissionRecord, x12_text: str, claims: Sequence[StoredClaim]) -> None:
+        """One call to the clearinghouse, and what its answer does to the record and the claims."""
+        deps, tenant_id = self.deps, self.tenant.tenant_id
+        try:
+            adapter = deps.clearinghouse_for(self.tenant)
+            receipt = adapter.submit(x12_text, idempotency_key=record.idempotency_key)
+        except ClearinghouseUnavailable as exc:
+            self._retry_later(record, claims, exc)
+            return
+        except (ClearinghouseAuthError, ClearinghouseConfigError, ClearinghouseUnsupported) as exc:
+            # The account or the tenant's clearinghouse block is wrong: every retry would fail the same way.
+            failed = deps.store.record_submission_attempt(record, outcome="failed", error=error_code(exc))
+            self._fail_to_send(failed, claims)
+            return
+        except ClearinghouseError as exc:
+            deps.store.record_submission_attempt(record, outcome="refused", error=error_code(exc))
+            errors = exc.errors if isinstance(exc, ClearinghouseRejected) else ()
+            self._hold(record, claims, _findings_for(error_code(exc), errors))
+            deps.metrics.count("SubmissionsRefused", tenant_id=tenant_id)
+            return
+        record = deps.store.record_submission_attempt(
+            record, outcome="submitted", clearinghouse_reference=receipt.submission_id
+        )
+        deps.metrics.count("InterchangesSubmitted", tenant_id=tenant_id)
+        self.submitted += _mark_submitted(self.tenant, record, claims, deps)
+
+    def _retry_later(
+        self, record: SubmissionRecord, claims: Sequence[StoredClaim], exc: ClearinghouseUnavailable
+    ) -> None:
+        deps = self.deps
+        code = error_code(exc)
+        attempts = record.attempts + 1
+        if attempts >= record.max_attempts:
+            failed = deps.store.record_submission_attempt(record, outcome="failed", error=code)
+            self._fail_to_send(failed, claims)
+            return
+        retry_after = exc.retry_after if isinstance(exc, ClearinghouseRetryLater) else None
+        seconds = backoff_seconds(attempts, self.policy, retry_after=retry_after, rng=self.rng)
+        deps.store.record_submission_attempt(
+            record, outcome="pending", error=code, next_attempt_at=deps.clock() + timedelta(seconds=seconds)
+        )
+        deps.metrics.count("SubmissionsDeferred", tenant_id=self.tenant.tenant_id)
+        self.backing_off = (seconds, code)
+        self.defer(claims, seconds, record.submission_id, code)
+
+    def _fail_to_send(self, record: SubmissionRecord, claims: Sequence[StoredClaim]) -> None:
+        """Retries exhausted (or pointless): the claims wait in FAILED_TO_SEND, still carried by this interchange."""
+        deps, tenant_id = self.deps, self.tenant.tenant_id
+        moved_claims = []
+        events: list[BusEventDetail] = []
+        for claim in claims:
+            moved = deps.store.transition(
+                claim,
+                ClaimState.FAILED_TO_SEND,
+                reason=(
+                    f"interchange {record.submission_id} not delivered after {record.attempts} attempt(s): "
+                    f"{record.last_error or 'unknown error'}"
+                ),
+                actor=deps.actor,
+            )
+            moved_claims.append(moved)
+            events.append(_failed_event(tenant_id, record, moved))
+        deps.events.publish(events)
+        for claim in moved_claims:
+            deps.store.mark_announced(claim)
+        deps.metrics.count("SubmissionsFailedToSend", tenant_id=tenant_id)
+        deps.metrics.count("ClaimsFailedToSend", len(moved_claims), tenant_id=tenant_id)
+        self.failed_to_send += len(moved_claims)
+
+    def _hold(self, record: SubmissionRecord, claims: Sequence[StoredClaim], findings: Sequence[Finding]) -> None:
+        """The clearinghouse refused the interchange for good: its claims go to the worklist with the reasons."""
+        _hold_claims(
+            self.tenant,
+            claims,
+            findings,
+            reason=f"interchange {record.submission_id} refused by the clearinghouse ({record.last_error or ''})",
+            deps=self.deps,
+        )
+        self.deps.metrics.count("ClaimsRefusedByClearinghouse", len(claims), tenant_id=self.tenant.tenant_id)
+        self.refused += len(claims)
+
+
+def error_code(exc: ClaimsError) -> str:
+    """A data-free code for the submission record and the audit trail, e.g. ``CH-UNAVAILABLE:http-503``."""
+    if isinstance(exc, ClearinghouseRetryLater):
+        return f"{exc.code}:{f'http-{exc.status_code}' if exc.status_code else exc.reason}"
+    if isinstance(exc, ClearinghouseRejected):
+        return f"{exc.code}:http-{exc.status_code}"
+    return exc.code
+
+
+def _findings_for(code: str, errors: Sequence[ApiError]) -> list[Finding]:
+    """One finding per clearinghouse error (its code and location, never its description: it may echo data)."""
+    fix = "correct what the clearinghouse error names, then send a new version of the claim"
+    findings = [
+        Finding(
+            rule_id="CH-REJECTED",
+            severity=Severity.ERROR,
+            x12_location=error.location,
+            message=f"the clearinghouse refused the interchange ({code}): error {error.code}",
+            fix=fix,
+        )
+        for error in errors
+    ]
+    return findings or [
+        Finding(
+            rule_id="CH-REJECTED",
+            severity=Severity.ERROR,
+            message=f"the clearinghouse refused the interchange ({code})",
+            fix=fix,
+        )
+    ]
+
+
+def resend_failed(
+    tenant_id: str,
+    submission_id: str,
+    deps: PipelineDeps,
+    *,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    actor: str | None = None,
+) -> ResendOutcome:
+    """Send a failed interchange again: its FAILED_TO_SEND claims go back to READY and are announced (Claim Ready).
+
+    ``submit_claims`` then finds them READY and still carried by the interchange, and sends the archived file under
+    its idempotency key: a clearinghouse that took it after all answers with the same submission, never a copy.
+
+    Raises
+    ------
+    SubmissionNotFound
+        No such submission for the tenant.
+    StateConflict
+        The interchange was taken or refused: nothing to resend.
+    """
+    record = deps.store.get_submission(tenant_id, submission_id)
+    if record is None:
+        raise SubmissionNotFound(f"tenant {tenant_id}: no submission {submission_id}")
+    if record.outcome not in ("failed", "pending"):  # pending: an earlier resend stopped before moving every claim
+        raise StateConflict(f"submission {submission_id} is {record.outcome}: nothing to resend")
+    waiting = [
+        claim
+        for claim in (deps.store.get_claim(tenant_id, claim_id) for claim_id in record.claim_ids)
+        if claim is not None
+        and claim.state == ClaimState.FAILED_TO_SEND
+        and claim.pending_submission_id == submission_id
+    ]
+    if waiting and record.outcome == "failed":
+        record = deps.store.reopen_submission(record, max_attempts=record.attempts + policy.max_attempts)
+    moved_claims = []
+    events: list[BusEventDetail] = []
+    for claim in waiting:
+        moved = deps.store.transition(
+            claim,
+            ClaimState.READY,
+            reason=f"resend of interchange {submission_id} (same file, same idempotency key)",
+            actor=actor or deps.actor,
+        )
+        moved_claims.append(moved)
+        events.append(
+            ClaimReady(
+                tenant_id=tenant_id,
+                claim_id=moved.claim_id,
+                source_key=moved.source_key,
+                source_version=moved.source_version,
+                payer_key=moved.payer_key,
+                config_version=moved.config_version,
+                warning_count=len(moved.findings),
+            )
+        )
+    deps.events.publish(events)
+    for claim in moved_claims:
+        deps.store.mark_announced(claim)
+    deps.metrics.count("SubmissionsResent", tenant_id=tenant_id)
+    return ResendOutcome(
+        tenant_id=tenant_id, submission_id=submission_id, resent=len(moved_claims), max_attempts=record.max_attempts
     )
 
 
 def _prepare(
-    tenant: TenantConfig, claims: Sequence[StoredClaim], deps: PipelineDeps
+    tenant: TenantConfig, claims: Sequence[StoredClaim], deps: PipelineDeps, *, max_attempts: int
 ) -> tuple[SubmissionRecord, str, list[StoredClaim]] | None:
     """Claim the claims for a new interchange, then write, archive and record it (``None``: the writer refused all).
 
@@ -202,6 +530,7 @@ def _prepare(
         transaction_claims=transactions,
         archive_key=archive_key,
         idempotency_key=f"{tenant_id}-{isa13}",
+        max_attempts=max_attempts,
         created_at=created,
         updated_at=created,
     )
@@ -219,13 +548,20 @@ def _hold_refused(tenant: TenantConfig, claims: Sequence[StoredClaim], exc: X12W
         message=exc.reason,
         fix="correct the source so the element fits the 837P, then send a new version",
     )
-    events = []
+    _hold_claims(tenant, claims, [finding], reason=f"refused by the 837P writer at {exc.x12_location}", deps=deps)
+    deps.metrics.count("ClaimsRefusedByWriter", len(claims), tenant_id=tenant.tenant_id)
+
+
+def _hold_claims(
+    tenant: TenantConfig, claims: Sequence[StoredClaim], findings: Sequence[Finding], *, reason: str, deps: PipelineDeps
+) -> None:
+    """READY claims released from their interchange, back through RECEIVED to HELD with ``findings`` (audited)."""
+    events: list[BusEventDetail] = []
     for claim in claims:
         released = deps.store.detach_pending_submission(claim)
-        reason = f"refused by the 837P writer at {exc.x12_location}"
         received = deps.store.transition(released, ClaimState.RECEIVED, reason=reason, actor=deps.actor)
         held = deps.store.transition(
-            received, ClaimState.HELD, reason=reason, actor=deps.actor, findings=(*claim.findings, finding)
+            received, ClaimState.HELD, reason=reason, actor=deps.actor, findings=(*claim.findings, *findings)
         )
         events.append(
             ClaimHeld(
@@ -233,71 +569,17 @@ def _hold_refused(tenant: TenantConfig, claims: Sequence[StoredClaim], exc: X12W
                 claim_id=held.claim_id,
                 source_key=held.source_key,
                 source_version=held.source_version,
-                rule_ids=(exc.code,),
-                error_count=1,
+                rule_ids=tuple(dict.fromkeys(f.rule_id for f in findings)),
+                error_count=len(findings),
             )
         )
     deps.events.publish(events)
-    deps.metrics.count("ClaimsRefusedByWriter", len(claims), tenant_id=tenant.tenant_id)
-
-
-def _resend(tenant: TenantConfig, submission_id: str, deps: PipelineDeps) -> tuple[int, int, list[StoredClaim]]:
-    """Finish an interchange an earlier attempt left pending: same archived text, same idempotency key.
-
-    Returns (claims submitted, claims refused, claims released): released claims were marked for an interchange
-    that was never recorded or that the clearinghouse refused; they go into a new interchange.
-    """
-    record = deps.store.get_submission(tenant.tenant_id, submission_id)
-    if record is None:
-        marked = [
-            c
-            for c in deps.store.claims_in_state(tenant.tenant_id, ClaimState.READY, limit=1000)
-            if c.pending_submission_id == submission_id
-        ]
-        return 0, 0, [deps.store.detach_pending_submission(c) for c in marked]
-    carried = [
-        claim
-        for claim in (deps.store.get_claim(tenant.tenant_id, claim_id) for claim_id in record.claim_ids)
-        if claim is not None and claim.state == ClaimState.READY and claim.pending_submission_id == submission_id
-    ]
-    if record.outcome == "refused":
-        return 0, 0, [deps.store.detach_pending_submission(claim) for claim in carried]
-    if record.outcome == "submitted":
-        # The clearinghouse took it before a crash: only the claim transitions are missing.
-        return _mark_submitted(tenant, record, carried, deps), 0, []
-    x12_text = deps.objects.get(deps.archive_bucket, record.archive_key).decode("utf-8")
-    sent, refused = _deliver(tenant, record, x12_text, carried, deps)
-    return sent, refused, []
-
-
-def _deliver(
-    tenant: TenantConfig, record: SubmissionRecord, x12_text: str, claims: Sequence[StoredClaim], deps: PipelineDeps
-) -> tuple[int, int]:
-    """Call the clearinghouse; return (claims submitted, claims refused)."""
-    try:
-        adapter = deps.clearinghouse_for(tenant)
-        receipt: SubmissionReceipt = adapter.submit(x12_text, idempotency_key=record.idempotency_key)
-    except ClearinghouseUnavailable as exc:
-        deps.store.record_submission_attempt(record, outcome="pending", error=exc.code)
-        deps.metrics.count("SubmissionsDeferred", tenant_id=tenant.tenant_id)
-        raise
-    except ClearinghouseError as exc:
-        deps.store.record_submission_attempt(record, outcome="refused", error=exc.code)
-        for claim in claims:
-            deps.store.detach_pending_submission(claim)
-        deps.metrics.count("SubmissionsRefused", tenant_id=tenant.tenant_id)
-        return 0, len(claims)
-    record = deps.store.record_submission_attempt(
-        record, outcome="submitted", clearinghouse_reference=receipt.submission_id
-    )
-    deps.metrics.count("InterchangesSubmitted", tenant_id=tenant.tenant_id)
-    return _mark_submitted(tenant, record, claims, deps), 0
 
 
 def _mark_submitted(
     tenant: TenantConfig, record: SubmissionRecord, claims: Sequence[StoredClaim], deps: PipelineDeps
 ) -> int:
-    events = []
+    events: list[BusEventDetail] = []
     moved_claims = []
     for claim in claims:
         moved = deps.store.transition(
@@ -316,12 +598,18 @@ def _mark_submitted(
 
 
 def _reannounce(tenant: TenantConfig, claims: Sequence[StoredClaim], deps: PipelineDeps) -> int:
-    """Publish the Claim Submitted a crash or a bus failure lost (the claim moved, its event did not go out)."""
-    events = []
+    """Publish the Claim Submitted / Claim Failed To Send a crash or a bus failure lost (the claim moved, its event
+    did not go out)."""
+    events: list[BusEventDetail] = []
     for claim in claims:
-        record = deps.store.get_submission(tenant.tenant_id, claim.submission_id or "")
-        if record is not None:
+        submission_id = claim.submission_id if claim.state == ClaimState.SUBMITTED else claim.pending_submission_id
+        record = deps.store.get_submission(tenant.tenant_id, submission_id or "")
+        if record is None:
+            continue
+        if claim.state == ClaimState.SUBMITTED:
             events.append(_submitted_event(tenant, record, claim))
+        else:
+            events.append(_failed_event(tenant.tenant_id, record, claim))
     deps.events.publish(events)
     for claim in claims:
         deps.store.mark_announced(claim)
@@ -336,4 +624,15 @@ def _submitted_event(tenant: TenantConfig, record: SubmissionRecord, claim: Stor
         interchange_control_number=f"{record.interchange_control_number:09d}",
         archive_key=record.archive_key,
         clearinghouse_reference=record.clearinghouse_reference,
+    )
+
+
+def _failed_event(tenant_id: str, record: SubmissionRecord, claim: StoredClaim) -> ClaimFailedToSend:
+    return ClaimFailedToSend(
+        tenant_id=tenant_id,
+        claim_id=claim.claim_id,
+        submission_id=record.submission_id,
+        interchange_control_number=f"{record.interchange_control_number:09d}",
+        attempts=record.attempts,
+        error_code=record.last_error,
     )

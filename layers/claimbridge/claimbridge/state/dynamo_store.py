@@ -43,12 +43,14 @@ from claimbridge.errors import ClaimsError, StateConflict, TenantError
 from claimbridge.findings import Finding
 from claimbridge.scrubber.history import ServiceRecord, service_records
 from claimbridge.state.models import (
+    DEFAULT_MAX_SEND_ATTEMPTS,
     REPLACEABLE_STATES,
     ClaimState,
     HistoryEntry,
     ResponseCursor,
     SourceIndex,
     StoredClaim,
+    SubmissionOutcome,
     SubmissionRecord,
     TenantRecord,
     UnmatchedResponse,
@@ -659,6 +661,10 @@ class DynamoClaimStore:
             update["claim"] = claim
         if to_state == ClaimState.SUBMITTED:
             update["pending_submission_id"] = None
+        elif current.state == ClaimState.FAILED_TO_SEND and to_state in (ClaimState.ACCEPTED, ClaimState.REJECTED):
+            # A response proves the clearinghouse took the interchange the claim was waiting to resend.
+            update["submission_id"] = current.pending_submission_id
+            update["pending_submission_id"] = None
         moved = current.model_copy(update=update)
         self._transact(
             [
@@ -797,9 +803,10 @@ class DynamoClaimStore:
         self,
         record: SubmissionRecord,
         *,
-        outcome: str,
+        outcome: SubmissionOutcome,
         clearinghouse_reference: str | None = None,
         error: str | None = None,
+        next_attempt_at: datetime | None = None,
     ) -> SubmissionRecord:
         """One more attempt, with its outcome (conditional on the attempts count we read)."""
         updated = record.model_copy(
@@ -808,6 +815,7 @@ class DynamoClaimStore:
                 "outcome": outcome,
                 "clearinghouse_reference": clearinghouse_reference or record.clearinghouse_reference,
                 "last_error": error,
+                "next_attempt_at": next_attempt_at,
                 "updated_at": self._clock(),
             }
         )
@@ -816,6 +824,26 @@ class DynamoClaimStore:
             condition="attempts = :attempts",
             conflict=f"submission {record.submission_id} changed concurrently",
             values={":attempts": record.attempts},
+        )
+        return updated
+
+    def reopen_submission(self, record: SubmissionRecord, *, max_attempts: int) -> SubmissionRecord:
+        """``failed`` -> ``pending`` with bound ``max_attempts`` (conditional on the attempts and outcome read)."""
+        if record.outcome != "failed":
+            raise StateConflict(f"submission {record.submission_id} is {record.outcome}, not failed")
+        updated = record.model_copy(
+            update={
+                "outcome": "pending",
+                "max_attempts": max_attempts,
+                "next_attempt_at": None,
+                "updated_at": self._clock(),
+            }
+        )
+        self._put(
+            _submission_item(updated),
+            condition="attempts = :attempts AND outcome = :failed",
+            conflict=f"submission {record.submission_id} changed concurrently",
+            values={":attempts": record.attempts, ":failed": "failed"},
         )
         return updated
 
@@ -964,9 +992,11 @@ def _submission_item(record: SubmissionRecord) -> dict[str, Any]:
         "archive_key": record.archive_key,
         "idempotency_key": record.idempotency_key,
         "attempts": record.attempts,
+        "max_attempts": record.max_attempts,
         "outcome": record.outcome,
         "clearinghouse_reference": record.clearinghouse_reference,
         "last_error": record.last_error,
+        "next_attempt_at": _iso(record.next_attempt_at) if record.next_attempt_at else None,
         "created_at": _iso(record.created_at),
         "updated_at": _iso(record.updated_at),
         "gsi1pk": f"TENANT#{record.tenant_id}#GS06#{record.group_control_number}",
@@ -985,9 +1015,11 @@ def _submission_record(item: Mapping[str, Any]) -> SubmissionRecord:
         archive_key=item["archive_key"],
         idempotency_key=item["idempotency_key"],
         attempts=int(item["attempts"]),
+        max_attempts=int(item.get("max_attempts") or DEFAULT_MAX_SEND_ATTEMPTS),
         outcome=item["outcome"],
         clearinghouse_reference=item.get("clearinghouse_reference"),
         last_error=item.get("last_error"),
+        next_attempt_at=datetime.fromisoformat(item["next_attempt_at"]) if item.get("next_attempt_at") else None,
         created_at=datetime.fromisoformat(item["created_at"]),
         updated_at=datetime.fromisoformat(item["updated_at"]),
     )

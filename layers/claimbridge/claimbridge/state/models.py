@@ -1,7 +1,10 @@
 """What the state store keeps: claim lifecycle, stored claims, history, submissions, source index.
 
 The lifecycle is architecture section 3. It is data (``ALLOWED_TRANSITIONS``) so the repository can refuse a move
-that is not in it, whoever asks for it.
+that is not in it, whoever asks for it. ``FAILED_TO_SEND`` (issue 6) is a READY claim whose interchange could not be
+delivered within the retry bound: it keeps its interchange (``pending_submission_id``) and goes back to READY to be
+resent with the same file and idempotency key, or is CLOSED. A timeout or a dropped connection can hide that the
+clearinghouse took the interchange after all; its 999/277CA then moves the claim to ACCEPTED/REJECTED directly.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class ClaimState(StrEnum):
     RECEIVED = "RECEIVED"
     HELD = "HELD"
     READY = "READY"
+    FAILED_TO_SEND = "FAILED_TO_SEND"
     SUBMITTED = "SUBMITTED"
     ACCEPTED = "ACCEPTED"
     REJECTED = "REJECTED"
@@ -43,7 +47,10 @@ ALLOWED_TRANSITIONS: Mapping[ClaimState, frozenset[ClaimState]] = {
     # A new source version (or an admin re-scrub) sends HELD/READY back through RECEIVED, so every version is audited.
     _S.RECEIVED: frozenset({_S.HELD, _S.READY}),
     _S.HELD: frozenset({_S.RECEIVED, _S.CLOSED}),
-    _S.READY: frozenset({_S.SUBMITTED, _S.RECEIVED, _S.CLOSED}),
+    _S.READY: frozenset({_S.SUBMITTED, _S.RECEIVED, _S.CLOSED, _S.FAILED_TO_SEND}),
+    # Retries exhausted (or the account refused): resend the same interchange (-> READY), or give up (-> CLOSED).
+    # An answer lost on the way back can hide that the clearinghouse took it: its 999/277CA then moves the claim on.
+    _S.FAILED_TO_SEND: frozenset({_S.READY, _S.CLOSED, _S.ACCEPTED, _S.REJECTED}),
     _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED}),
     # A clearinghouse acceptance (277CA A1) can still be followed by the payer's own rejection (A3/A7).
     _S.ACCEPTED: frozenset({_S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED}),
@@ -127,8 +134,22 @@ class HistoryEntry(BaseModel):
     revision: int
 
 
+DEFAULT_MAX_SEND_ATTEMPTS = 4
+"""Clearinghouse calls per interchange before its claims go FAILED_TO_SEND; below SubmitQueue's maxReceiveCount (5),
+so the bound, not the DLQ, ends an outage (template contract test)."""
+
+SubmissionOutcome = Literal["pending", "submitted", "refused", "failed"]
+"""``pending``: not taken yet (never tried, or a retryable failure); ``submitted``: the clearinghouse took it;
+``refused``: a permanent 4xx, its claims are HELD; ``failed``: retries exhausted or the account refused, its claims
+are FAILED_TO_SEND until resent."""
+
+
 class SubmissionRecord(BaseModel):
-    """One 837P interchange sent (or being sent) to a clearinghouse, kept so 999/277CA can be matched."""
+    """One 837P interchange sent (or being sent) to a clearinghouse, kept so 999/277CA can be matched.
+
+    ``attempts`` counts calls to the clearinghouse; ``max_attempts`` is the bound this interchange runs under (set when
+    it is created, raised by a resend); ``next_attempt_at`` is when a retry is due after a retryable failure.
+    """
 
     model_config = _FROZEN
     tenant_id: str
@@ -141,9 +162,11 @@ class SubmissionRecord(BaseModel):
     archive_key: str
     idempotency_key: str
     attempts: int = 0
-    outcome: Literal["pending", "submitted", "refused"] = "pending"
+    max_attempts: Annotated[int, Field(ge=1)] = DEFAULT_MAX_SEND_ATTEMPTS
+    outcome: SubmissionOutcome = "pending"
     clearinghouse_reference: str | None = None
     last_error: str | None = None
+    next_attempt_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from claimbridge.claim import ProfessionalClaim
@@ -14,6 +15,7 @@ from claimbridge.state.models import (
     ResponseCursor,
     SourceIndex,
     StoredClaim,
+    SubmissionOutcome,
     SubmissionRecord,
     TenantRecord,
     UnmatchedResponse,
@@ -153,11 +155,17 @@ class ClaimStorePort(Protocol):
         self,
         record: SubmissionRecord,
         *,
-        outcome: str,
+        outcome: SubmissionOutcome,
         clearinghouse_reference: str | None = None,
         error: str | None = None,
+        next_attempt_at: datetime | None = None,
     ) -> SubmissionRecord:
-        """Count one send attempt and its outcome (``pending`` after a retryable failure)."""
+        """Count one send attempt and its outcome (``pending`` after a retryable failure, due at ``next_attempt_at``);
+        conditional on the attempts count read, so two racing senders cannot both record the same attempt."""
+        ...
+
+    def reopen_submission(self, record: SubmissionRecord, *, max_attempts: int) -> SubmissionRecord:
+        """A ``failed`` interchange becomes ``pending`` again with a new bound (a resend; same file, same key)."""
         ...
 
     # polling and responses
