@@ -15,6 +15,8 @@ import pytest
 from cfnlint.api import lint_all
 
 from claimbridge.local.stack import translate_template
+from claimbridge.pipeline.retry import RetrySettings
+from claimbridge.state.models import DEFAULT_MAX_SEND_ATTEMPTS
 from tests.support.sam import load_template, sam_resource
 
 pytestmark = pytest.mark.contract
@@ -537,3 +539,43 @@ def test_template_archive_expires_fan_out_indexes_within_a_week() -> None:
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] <= 7
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 1
+
+
+def test_template_submit_is_rate_limited_and_its_retry_bound_ends_before_the_dlq(template: dict[str, Any]) -> None:
+    # Given the submit function, its event source and its queue
+    mapping = sam_resource("SubmitClaimsEventSource")["Properties"]
+    variables = sam_resource("SubmitClaimsFunction")["Properties"]["Environment"]["Variables"]
+    redrive = sam_resource("SubmitQueue")["Properties"]["RedrivePolicy"]
+    settings = RetrySettings.model_validate(variables)
+
+    # Then at most a few senders run at once (SQS maximum concurrency: 2 is the floor Lambda allows) ...
+    assert 2 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= 5
+    # ... the retry bound is the one stored records default to, and below maxReceiveCount: an outage ends in
+    # FAILED_TO_SEND (alarmed, resendable), the DLQ only catches what never reached the clearinghouse
+    assert settings.max_attempts == DEFAULT_MAX_SEND_ATTEMPTS < redrive["maxReceiveCount"]
+    # ... and the longest wait between attempts fits well inside the queue's retention
+    assert (
+        settings.policy().max_delay_seconds * settings.max_attempts
+        < sam_resource("SubmitQueue")["Properties"]["MessageRetentionPeriod"]
+    )
+
+
+def test_template_alarms_on_submissions_failed_to_send(template: dict[str, Any], repo_root: Path) -> None:
+    # Given the alarm and the function that counts the metric
+    alarm = sam_resource("SubmissionsFailedToSendAlarm")["Properties"]
+    service = sam_resource("SubmitClaimsFunction")["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    source = (repo_root / "layers/claimbridge/claimbridge/pipeline/submit.py").read_text(encoding="utf-8")
+
+    # Then it fires on the first failed interchange the submit function reports, and notifies the alarm topic
+    assert '"SubmissionsFailedToSend"' in source
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"],
+        "SubmissionsFailedToSend",
+    )
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": service}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == ("Sum", 0, "GreaterThanThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    # and the dashboard shows which tenant it is
+    body = sam_resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert "SEARCH('{Claimbridge,service,tenant} MetricName=\\\"ClaimsFailedToSend\\\"'" in body

@@ -122,6 +122,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
             "SubmittedEventsDLQAlarm",
             "EventDeliveryDLQAlarm",
             "PollClearinghouseErrorsAlarm",
+            "SubmissionsFailedToSendAlarm",
         )
     )
 
