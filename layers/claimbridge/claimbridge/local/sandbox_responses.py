@@ -4,7 +4,8 @@ The 999 comes from pyx12's findings (``claimbridge.x12.validate``): segment and 
 the transaction set that holds them (IK302 counted from its ST), transaction issues IK502, group issues AK905; any
 error rejects the transaction set (IK5 R). A test may also force a whole-interchange rejection or A7 for given
 claims. The 277CA reports every claim of the accepted transaction sets: A2:20 with a payer claim control number,
-or the forced rejection status.
+or the forced rejection status. The verdict also names the accepted claims with those numbers: the 835 the sandbox
+publishes later for them (``claimbridge.local.sandbox_remits``) echoes each as CLP07.
 """
 
 from __future__ import annotations
@@ -220,24 +221,12 @@ def _statuses(
 def claim_report(
     interchange: SubmittedInterchange,
     transactions: Sequence[SubmittedTransaction],
-    *,
-    rejections: Mapping[str, StatusCode],
-    submission_id: str,
-    received: datetime,
-) -> ClaimAckReport | None:
-    """The 277CA content for the claims of ``transactions`` (None when there is no claim to report)."""
-    statuses = _statuses(transactions, rejections=rejections, submission_id=submission_id, received=received)
-    return _claim_report(interchange, transactions, statuses, submission_id=submission_id, received=received)
-
-
-def _claim_report(
-    interchange: SubmittedInterchange,
-    transactions: Sequence[SubmittedTransaction],
     statuses: Sequence[tuple[SubmittedClaim, ClaimStatus]],
     *,
     submission_id: str,
     received: datetime,
 ) -> ClaimAckReport | None:
+    """The 277CA content for ``statuses`` (None when there is no claim to report)."""
     providers: dict[tuple[str, str], list[ClaimStatus]] = {}
     parties: dict[tuple[str, str], Party] = {}
     for claim, status in statuses:
@@ -294,7 +283,7 @@ def answer_submission(
             ("999", build_999(acks, envelope=response_envelope(interchange, next_control_number(), received)))
         )
         statuses = _statuses(passed, rejections=rejections, submission_id=submission_id, received=received)
-        report = _claim_report(interchange, passed, statuses, submission_id=submission_id, received=received)
+        report = claim_report(interchange, passed, statuses, submission_id=submission_id, received=received)
         if report is not None:
             envelope = response_envelope(interchange, next_control_number(), received)
             reports.append(("277CA", build_277ca(report, envelope=envelope)))
