@@ -8,8 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from claimbridge.errors import X12SyntaxError
+from claimbridge.remit.denials import classify
 from claimbridge.remit.parser import (
     Adjustment,
     ProcedureCode,
@@ -19,6 +22,7 @@ from claimbridge.remit.parser import (
     pair_reversals,
     parse_835,
 )
+from claimbridge.remit.summary import remit_document, remit_text
 from claimbridge.x12.acks import response_kind
 from claimbridge.x12.validate import validate_x12
 from tests.unit.remit_builders import (
@@ -26,6 +30,8 @@ from tests.unit.remit_builders import (
     PAYEE_NPI,
     PAYER_ID,
     PHI_VALUES,
+    Element,
+    Seg,
     cas,
     claim,
     header,
@@ -351,7 +357,7 @@ def test_parse_835_skips_unknown_segments_and_notes_unreadable_amounts() -> None
     assert odd.charge == Decimal(0) and odd.paid == Decimal("100.00")
     assert remittance.payer_id == PAYER_ID
     assert remittance.problems == (
-        f"2100 CLP03 (segment {odd.position}): not a number; read as 0",
+        f"2100 CLP03 (segment {odd.position}): not an X12 decimal number; read as 0",
         f"1000A N1 (segment {odd.position + 3}): the 1000A loop repeats; the first one is kept",
     )
     _assert_no_phi(remittance)
@@ -531,3 +537,70 @@ def test_parse_835_reads_medicare_remarks_from_moa(corpus_dir: Path) -> None:
     assert [c.remarks for c in remittance.claims] == [(), ("MA02",)]
     assert remittance.payer_id == "999"
     assert balance_problems(remittance) == []
+
+
+# --- whatever a payer sends, the reader does not crash
+
+
+def _sample_body() -> list[Seg]:
+    return [
+        *header("182.50"),
+        *claim(
+            "CBFUZZ01",
+            "1",
+            "200.00",
+            "112.50",
+            "37.50",
+            remarks=("MA01",),
+            lines=[
+                service(
+                    "90837",
+                    "200.00",
+                    "112.50",
+                    modifiers=("95", "HO"),
+                    adjustments=[cas("CO", ("45", "50.00")), cas("PR", ("2", "17.50", "1"), ("3", "20.00"))],
+                    allowed="150.00",
+                    control="CBFUZZ01-1",
+                    remarks=("N290",),
+                )
+            ],
+        ),
+        *claim("CBFUZZ02", "22", "-80.00", "-80.00", adjustments=[cas("CO", ("16", "-80.00"))]),
+        plb(("L6", "-2.50"), ("WO:CB-OLD-9", "20.00")),
+    ]
+
+
+_GARBAGE = st.text(alphabet="0123456789.-+eE:*~^ ABCNQXZ\t", max_size=12)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0), st.integers(min_value=0, max_value=20), _GARBAGE),
+        min_size=1,
+        max_size=8,
+    ),
+    dropped=st.lists(st.integers(min_value=0), max_size=3),
+)
+def test_parse_835_never_crashes_on_garbled_segments(edits: list[tuple[int, int, str]], dropped: list[int]) -> None:
+    # Given the sample 835 with elements overwritten by garbage (delimiters included) and segments dropped
+    body: list[list[Element]] = [list(segment) for segment in _sample_body()]
+    for segment_pick, element_pick, value in edits:
+        segment = body[segment_pick % len(body)]
+        index = 1 + element_pick % (len(segment) + 2)  # may write past the last element
+        segment.extend([""] * (index + 1 - len(segment)))
+        segment[index] = value
+    for pick in dropped:
+        if len(body) > 1:
+            body.pop(pick % len(body))
+    text = interchange([[tuple(segment) for segment in body]])
+    # When it is read, balanced, classified and summarised / Then nothing raises and no PHI leaks into problems
+    for remittance in parse_835(text):
+        problems = [*remittance.problems, *balance_problems(remittance)]
+        pair_reversals(remittance.claims)
+        for payment in remittance.claims:
+            classify(payment)
+        remit_document([remittance])
+        remit_text([remittance])
+        for value in PHI_VALUES:
+            assert all(value not in problem for problem in problems)

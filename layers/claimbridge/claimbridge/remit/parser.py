@@ -13,10 +13,11 @@ at most a difference of amounts, never a value read from the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +33,8 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 _ZERO = Decimal(0)
 _CAS_TRIPLETS = 6
 _PLB_PAIRS = 6
+_X12_DECIMAL = re.compile(r"-?(?=\.?[0-9])[0-9]{0,18}(?:\.[0-9]{0,18})?")
+"""X12 R (decimal) values: optional minus, digits and one decimal point, no exponent (which could overflow sums)."""
 _MOA_REMARKS = (3, 4, 5, 6, 7)
 _MIA_REMARKS = (5, 20, 21, 22, 23)
 
@@ -281,6 +284,23 @@ class _TransactionReader:
         self.line: _Line | None = None
         self.plb: list[ProviderAdjustment] = []
         self.bpr: Segment | None = None
+        self.handlers: dict[str, Callable[[Segment], None]] = {
+            "BPR": self._on_bpr,
+            "TRN": self._on_trn,
+            "N1": self._on_n1,
+            "REF": self._on_ref,
+            "DTM": self._on_dtm,
+            "LX": self._on_lx,
+            "CLP": self._on_clp,
+            "CAS": self._on_cas,
+            "MOA": self._on_moa,
+            "MIA": self._on_mia,
+            "NM1": self._on_nm1,
+            "SVC": self._on_svc,
+            "AMT": self._on_amt,
+            "LQ": self._on_lq,
+            "PLB": self._on_plb,
+        }
 
     # --- values
 
@@ -291,14 +311,10 @@ class _TransactionReader:
             if required:
                 self.problems.append(f"{_where(loop, segment, index)}: required amount is missing; read as 0")
             return None
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite():
-            self.problems.append(f"{_where(loop, segment, index)}: not a number; read as 0")
+        if not _X12_DECIMAL.fullmatch(value):
+            self.problems.append(f"{_where(loop, segment, index)}: not an X12 decimal number; read as 0")
             return None
-        return number
+        return Decimal(value)
 
     def money(self, loop: str, segment: Segment, index: int) -> Decimal:
         return self.amount(loop, segment, index, required=True) or _ZERO
@@ -306,7 +322,8 @@ class _TransactionReader:
     # --- segments
 
     def add(self, segment: Segment) -> None:
-        handler = getattr(self, f"_on_{segment.tag.lower()}", None)
+        """Dispatch on the segment id; ids the 835 reader does not use (TS3, TS2, QTY, PER, RDM, ...) are skipped."""
+        handler = self.handlers.get(segment.tag)
         if handler is not None:
             handler(segment)
 
