@@ -76,6 +76,7 @@ def test_local_pipeline_accepts_every_example_claim(repo_root: Path, outcome: Ou
         "SubmitDLQ": 0,
         "ResponsesDLQ": 0,
         "SubmittedEventsDLQ": 0,
+        "WriteBackDLQ": 0,
         "EventDeliveryDLQ": 0,
     }
 

@@ -1,0 +1,11 @@
+"""FHIR write-back for the EHR (contract §11): ClaimResponse on every state change, ExplanationOfBenefit per 835."""
+
+from claimbridge.writeback.claim_response import (
+    CLAIM_ID_SYSTEM,
+    OUTCOME_BY_STATE,
+    SOURCE_SYSTEM,
+    build_claim_response,
+    claim_response_key,
+)
+
+__all__ = ["CLAIM_ID_SYSTEM", "OUTCOME_BY_STATE", "SOURCE_SYSTEM", "build_claim_response", "claim_response_key"]
