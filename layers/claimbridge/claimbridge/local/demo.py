@@ -27,6 +27,8 @@ ARCHIVE_DOWNLOADS = {
     "837p": "x12/837p/{tenant}/",
     "999": "responses/{tenant}/999/",
     "277ca": "responses/{tenant}/277CA/",
+    "835": "responses/{tenant}/835/",
+    "claimresponse": "outbound/{tenant}/ClaimResponse/",
     "quarantine": "quarantine/{tenant}/",
 }
 """Local folder under ``out`` -> archive prefix copied into it."""
