@@ -3,8 +3,11 @@ CLP07 recorded; an unknown CLP01 goes to the unmatched list; the same file twice
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
+from fhir.resources.R4B.explanationofbenefit import ExplanationOfBenefit
 
 from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.mapping import claim_id_for
@@ -87,6 +90,17 @@ def test_835_moves_the_accepted_claim_and_records_the_payer_number(
     remit_findings = [f for f in stored.findings if f.rule_id == "REMIT-835"]
     assert len(remit_findings) == 1
     assert b.PATIENT_LAST not in remit_findings[0].model_dump_json()
+    # and one valid R4 ExplanationOfBenefit is written for the EHR and announced with ids only
+    (eob_key,) = infra.archive_keys(f"outbound/{TENANT}/ExplanationOfBenefit/{CLAIM_ID}/")
+    eob = json.loads(infra.archive_text(eob_key))
+    ExplanationOfBenefit.model_validate(eob)
+    totals = {t["category"]["coding"][0]["code"]: t["amount"]["value"] for t in eob["total"]}
+    assert totals["submitted"] == 200 and totals["benefit"] == float(total)
+    assert eob["payment"]["amount"]["value"] == float(total)
+    assert eob["disposition"].startswith(state.value)
+    written = [e["detail"] for e in infra.bus_events() if e["detail-type"] == "Explanation Of Benefit Written"]
+    assert [d["key"] for d in written] == [eob_key]
+    assert b.PATIENT_LAST not in json.dumps(written)
 
 
 def test_835_for_an_unknown_claim_is_kept_as_unmatched(infra: Infra, demo_tenant: TenantConfig) -> None:

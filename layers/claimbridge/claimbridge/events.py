@@ -112,6 +112,15 @@ class ClaimResponseWritten(ClaimEventDetail):
     key: S3Key
 
 
+class ExplanationOfBenefitWritten(ClaimEventDetail):
+    """The ExplanationOfBenefit of one 835 claim payment is at ``key`` in the archive bucket (contract §11)."""
+
+    detail_type: ClassVar[str] = "Explanation Of Benefit Written"
+    remit_id: Id
+    outcome: Literal["PAID", "PARTIALLY_PAID", "DENIED"]
+    key: S3Key
+
+
 class FhirSubmissionRejected(BaseModel):
     """A whole FHIR submission was quarantined; the OperationOutcome at ``operation_outcome_key`` says why.
 
@@ -148,6 +157,7 @@ BusEventDetail = (
     | ClaimRejected
     | ClaimAdjudicated
     | ClaimResponseWritten
+    | ExplanationOfBenefitWritten
     | FhirSubmissionRejected
 )
 
@@ -161,6 +171,7 @@ DETAIL_TYPES: dict[str, type[BaseModel]] = {
         ClaimRejected,
         ClaimAdjudicated,
         ClaimResponseWritten,
+        ExplanationOfBenefitWritten,
         FhirSubmissionRejected,
     )
 }

@@ -10,17 +10,26 @@ state are skipped, so a retry after a partial run is safe too).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from claimbridge.errors import StateConflict, X12SyntaxError
-from claimbridge.events import BusEventDetail, ClaimAccepted, ClaimAdjudicated, ClaimRejected
+from claimbridge.errors import StateConflict, TenantError, X12SyntaxError
+from claimbridge.events import (
+    BusEventDetail,
+    ClaimAccepted,
+    ClaimAdjudicated,
+    ClaimRejected,
+    ExplanationOfBenefitWritten,
+)
 from claimbridge.findings import Finding, Severity
-from claimbridge.pipeline.ports import PipelineDeps
-from claimbridge.remit import Action, ClaimOutcome, Outcome, Remittance, classify, parse_835
+from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
+from claimbridge.remit import Action, ClaimOutcome, ClaimPayment, Outcome, Remittance, classify, parse_835
 from claimbridge.state.models import ClaimState, StoredClaim, SubmissionRecord, transition_allowed
+from claimbridge.writeback import build_eob, eob_key
 from claimbridge.x12 import acks
 
 ACCEPTED_277CA = frozenset({"A1", "A2", "A5"})
@@ -258,14 +267,55 @@ class _Apply:
                     self.counts["reversals"] += 1
                     continue
                 codes = tuple(dict.fromkeys(f"{d.group}-{d.carc}" for d in outcome.denials)) + outcome.rarcs
+                claim_id = payment.patient_control_number[:50]
                 self.move(
-                    payment.patient_control_number[:50],
+                    claim_id,
                     ClaimState(outcome.outcome.value),
                     codes=codes,
                     finding=remittance_finding(outcome),
                     payer_claim_control_number=payment.payer_claim_control_number,
                     adjudication=outcome,
                 )
+                self._write_eob(claim_id, payment, outcome, remittance)
+
+    def _write_eob(self, claim_id: str, payment: ClaimPayment, outcome: Outcome, remittance: Remittance) -> None:
+        """The ExplanationOfBenefit of one posted payment, once per (claim, 835 file, CLP position)."""
+        stored = self.deps.store.get_claim(self.tenant_id, claim_id)
+        if stored is None or outcome.outcome == ClaimOutcome.REVERSED:
+            return
+        try:
+            tenant = self.deps.store.get_tenant_config(self.tenant_id)
+        except TenantError:
+            return
+        stem = self.response_key.rsplit("/", 1)[-1].removesuffix(".x12")
+        remit_id = f"{stem}-{payment.position}"
+        key = eob_key(self.tenant_id, claim_id, remit_id)
+        try:
+            self.deps.objects.metadata(self.deps.archive_bucket, key)
+            return  # written by an earlier run of this file
+        except ObjectMissing:
+            pass
+        document = build_eob(
+            stored,
+            payment=payment,
+            outcome=outcome,
+            remittance=remittance,
+            remit_id=remit_id,
+            tenant=tenant,
+            created=self.deps.clock().astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        )
+        self.deps.objects.put(
+            self.deps.archive_bucket, key, json.dumps(document).encode("utf-8"), content_type="application/fhir+json"
+        )
+        self.events.append(
+            ExplanationOfBenefitWritten(
+                tenant_id=self.tenant_id,
+                claim_id=claim_id,
+                remit_id=remit_id,
+                outcome=outcome.outcome.value,  # type: ignore[arg-type]  # REVERSED returned above
+                key=key,
+            )
+        )
 
 
 ADJUDICATED_STATES = frozenset({ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED})

@@ -97,7 +97,7 @@ def build_claim_response(
         "status": "active",
         "type": {"coding": [{"system": CLAIM_TYPE_SYSTEM, "code": "professional"}]},
         "use": "claim",
-        "patient": _patient(stored),
+        "patient": patient_reference_of(stored),
         "created": _instant(changed_at),
         "insurer": _insurer(stored, tenant),
         "requestor": {"identifier": {"system": NPI_SYSTEM, "value": tenant.billing_provider.npi}},
@@ -121,7 +121,8 @@ def _instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _patient(stored: StoredClaim) -> dict[str, Any]:
+def patient_reference_of(stored: StoredClaim) -> dict[str, Any]:
+    """The EHR's Patient as the claim's source named it (a display when an older claim did not record it)."""
     reference = stored.claim.source.patient_reference if stored.claim else None
     if reference:
         return {"reference": reference}
