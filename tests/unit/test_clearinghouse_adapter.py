@@ -471,11 +471,20 @@ ISA = "ISA*00*          *00*          *ZZ*CBSANDBOX      *ZZ*DEMOBH01       *260
     ("name", "content", "kind"),
     [
         ("0000000001-999.x12", f"{ISA}GS*FA*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010X231A1~ST*999*0001~", "999"),
-        ("whatever.txt", f"{ISA}GS*HN*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010X214~ST*277*0001~", "277CA"),
+        (
+            "whatever.txt",
+            f"{ISA}GS*HN*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010X214~ST*277*0001*005010X214~",
+            "277CA",
+        ),
         ("r.835", f"{ISA}GS*HP*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010X221A1~ST*835*0001~", "835"),
         ("0000008350-999.x12", "not x12 at all", "999"),
         ("ACME_277CA_20260303.x12", "", "277CA"),
         ("0000000009-997.x12", f"{ISA}GS*FA*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010~ST*997*0001~", None),
+        (
+            "0000000010-277.x12",
+            f"{ISA}GS*HN*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010X212~ST*277*0001*005010X212~",
+            None,
+        ),
         ("notes.txt", "hello", None),
     ],
 )

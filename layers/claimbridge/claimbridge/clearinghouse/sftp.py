@@ -46,7 +46,7 @@ from claimbridge.clearinghouse.errors import (
 )
 from claimbridge.clearinghouse.port import ResponseFile, ResponsePage, SubmissionReceipt
 from claimbridge.errors import X12SyntaxError
-from claimbridge.x12.reader import iter_segments
+from claimbridge.x12.acks import response_kind as envelope_kind
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +62,6 @@ DEFAULT_PORT: Final = 22
 _MAX_IDEMPOTENCY_KEY = 255
 _MAX_PLAIN_STEM = 100
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]")
-# (GS01, ST01) of the response transactions the port knows; a 997 (FA/997) or anything else is skipped.
-_ENVELOPE_KINDS: Final[dict[tuple[str, str], ResponseKind]] = {
-    ("FA", "999"): "999",
-    ("HN", "277"): "277CA",
-    ("HP", "835"): "835",
-}
 _NAME_KINDS: Final[dict[str, ResponseKind]] = {"999": "999", "277": "277CA", "277CA": "277CA", "835": "835"}
 _NAME_TOKEN = re.compile(r"[-_.]")
 _T = TypeVar("_T")
@@ -144,17 +138,12 @@ def file_stem(idempotency_key: str) -> str:
 
 
 def response_kind(name: str, content: str) -> ResponseKind | None:
-    """What a response file is: from its envelope (GS01 + ST01), else from a ``999``/``277CA``/``835`` name token."""
+    """What a response file is: from its X12 envelope when it has one, else from a ``999``/``277CA``/``835`` name token.
+
+    A readable envelope decides (a 997 or a plain 277 is no response the port knows, whatever its name says).
+    """
     try:
-        functional_id = ""
-        for segment in iter_segments(content):
-            if segment.tag == "GS":
-                functional_id = segment.element(1)
-            elif segment.tag == "ST":
-                kind = _ENVELOPE_KINDS.get((functional_id, segment.element(1)))
-                if kind is not None:
-                    return kind
-                break
+        return envelope_kind(content)
     except X12SyntaxError:
         pass
     stem = name.removesuffix(X12_SUFFIX)
@@ -203,7 +192,12 @@ class SftpClearinghouse:
 
     @classmethod
     def from_secret(
-        cls, endpoint: str, secret: str, *, timeouts: SftpTimeouts = DEFAULT_SFTP_TIMEOUTS
+        cls,
+        endpoint: str,
+        secret: str,
+        *,
+        timeouts: SftpTimeouts = DEFAULT_SFTP_TIMEOUTS,
+        page_size: int = DEFAULT_PAGE_SIZE,
     ) -> SftpClearinghouse:
         """The adapter for a Secrets Manager JSON document ``{"username", "private_key", "host_key"}``."""
         try:
@@ -213,7 +207,7 @@ class SftpClearinghouse:
             raise ClearinghouseConfigError(
                 f"the clearinghouse secret is not a usable sftp secret (check: {', '.join(fields)})"
             ) from exc
-        return cls(endpoint, credentials, timeouts=timeouts)
+        return cls(endpoint, credentials, timeouts=timeouts, page_size=page_size)
 
     def __repr__(self) -> str:
         where = self.endpoint

@@ -34,7 +34,9 @@ import sys
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -42,7 +44,7 @@ from typing import Final, Literal, get_args
 
 import asyncssh
 
-from claimbridge.clearinghouse.sftp import FETCHED, INBOUND, OUTBOUND, PART_SUFFIX, X12_SUFFIX, credentials_document
+from claimbridge.clearinghouse.sftp import FETCHED, INBOUND, OUTBOUND, X12_SUFFIX, credentials_document
 from claimbridge.local.sandbox import ApiFailure, SandboxService, SandboxState
 
 logger = logging.getLogger(__name__)
@@ -159,6 +161,8 @@ class _MailboxSFTPServer(asyncssh.SFTPServer):
     def _check_open(self, path: bytes, writing: bool) -> None:
         where = _virtual(path)
         if writing and not _in_folder(where, _INBOUND):
+            if not Path(os.fsdecode(self.map_path(os.fsencode(posixpath.dirname(where))))).is_dir():
+                raise asyncssh.SFTPNoSuchFile("no such folder")  # what a real server says first
             raise asyncssh.SFTPPermissionDenied("only inbound/ is writable")
         if not writing and _in_folder(where, _OUTBOUND):
             self._drop("download")
@@ -272,6 +276,7 @@ class SftpSandboxClearinghouse:
         self._watcher: threading.Thread | None = None
         self._bound_port = 0
         self._stopping = threading.Event()
+        self._holding = threading.Event()
         self._wake = threading.Event()
         self._passes = threading.Condition()
         self._started_passes = 0
@@ -315,6 +320,22 @@ class SftpSandboxClearinghouse:
 
     def clear_drops(self) -> None:
         self._drops.clear()
+
+    @contextmanager
+    def holding_pickups(self) -> Iterator[None]:
+        """Leave ``inbound/`` alone inside the block (a clearinghouse that has not collected yet); reports still flow.
+
+        Returns once a pass already running has finished, so nothing uploaded inside the block is taken.
+        """
+        self._holding.set()
+        with self._passes:
+            running = self._started_passes
+            self._passes.wait_for(lambda: self._finished_passes >= running, timeout=10)
+        try:
+            yield
+        finally:
+            self._holding.clear()
+            self._wake.set()
 
     @property
     def pickups(self) -> list[Pickup]:
@@ -433,7 +454,8 @@ class SftpSandboxClearinghouse:
             with self._passes:
                 self._started_passes += 1
             try:
-                self._take_inbound()
+                if not self._holding.is_set():
+                    self._take_inbound()
                 self._mirror_reports()
             except Exception as exc:  # keep watching; the next pass retries what this one could not do
                 logger.error("sandbox sftp watcher pass failed", extra={"error": type(exc).__name__})
@@ -443,10 +465,10 @@ class SftpSandboxClearinghouse:
                     self._passes.notify_all()
 
     def _take_inbound(self) -> None:
-        for path in sorted((self.mailbox / INBOUND).glob(f"*{X12_SUFFIX}")):
+        for path in sorted((self.mailbox / INBOUND).glob(f"*{X12_SUFFIX}")):  # *.part never matches
             if self._stopping.is_set():
                 return
-            if path.is_file() and not path.name.endswith(PART_SUFFIX):
+            if path.is_file():
                 self._take(path)
 
     def _take(self, path: Path) -> None:
