@@ -53,16 +53,24 @@ class Harness:
 
 
 def _http_harness() -> Iterator[Harness]:
+    made: list[X12ApiClearinghouse] = []
+
+    def keep(adapter: X12ApiClearinghouse) -> X12ApiClearinghouse:
+        made.append(adapter)
+        return adapter
+
     with SandboxClearinghouse() as sandbox:
         yield Harness(
             protocol="x12-api",
             state=sandbox.state,
-            make=lambda page_size: X12ApiClearinghouse(sandbox.url, SANDBOX_API_KEY, page_size=page_size),
-            unreachable=lambda port: X12ApiClearinghouse(
-                f"http://127.0.0.1:{port}", SANDBOX_API_KEY, timeout=httpx.Timeout(0.3)
+            make=lambda page_size: keep(X12ApiClearinghouse(sandbox.url, SANDBOX_API_KEY, page_size=page_size)),
+            unreachable=lambda port: keep(
+                X12ApiClearinghouse(f"http://127.0.0.1:{port}", SANDBOX_API_KEY, timeout=httpx.Timeout(0.3))
             ),
             settle=lambda: None,
         )
+        for adapter in made:
+            adapter.close()
 
 
 def _sftp_harness() -> Iterator[Harness]:

@@ -26,6 +26,7 @@ from claimbridge.clearinghouse import (
     ClearinghouseRejected,
     ClearinghouseRetryLater,
     SftpClearinghouse,
+    SftpTimeouts,
 )
 from claimbridge.clearinghouse.sftp import credentials_document
 from claimbridge.local.sandbox import SandboxClearinghouse
@@ -214,6 +215,24 @@ def test_sftp_dropped_download_is_retryable_and_the_retry_skips_nothing(
     page = adapter.fetch_responses(None)
     # Then both responses come back
     assert [response.kind for response in page.responses] == ["999", "277CA"]
+
+
+def test_sftp_hung_server_hits_the_operation_timeout_and_the_retry_skips_nothing(
+    sftp_sandbox: SftpSandboxClearinghouse,
+) -> None:
+    # Given two responses, a server that stops answering when the first is opened, and a short operation timeout
+    adapter = SftpClearinghouse.from_secret(
+        sftp_sandbox.url, sftp_sandbox.tenant_secret(), timeouts=SftpTimeouts(connect=5.0, operation=0.2)
+    )
+    adapter.submit(clean_837p(), idempotency_key=KEY)
+    sftp_sandbox.settle()
+    sftp_sandbox.drop_connections(1, at="download", hang_seconds=10.0)  # far beyond the 0.2 s timeout
+    # When a fetch hangs / Then the adapter gives up at its operation timeout with a retryable error
+    with pytest.raises(ClearinghouseRetryLater) as raised:
+        adapter.fetch_responses(None)
+    assert raised.value.reason == "timeout"
+    # and the retry, from the same cursor, gets both responses
+    assert [response.kind for response in adapter.fetch_responses(None).responses] == ["999", "277CA"]
 
 
 def test_sftp_dropped_acknowledge_is_retryable_and_leaves_the_files(

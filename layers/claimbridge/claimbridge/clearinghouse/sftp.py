@@ -13,16 +13,21 @@ the clearinghouse names its files so they sort in publication order (a sequence 
 
 Each call opens its own SSH connection (public-key auth, host key pinned to the one in the tenant's secret) and
 closes it: a Lambda container is frozen between invocations, so a kept connection would be dead by the next call,
-and one handshake costs milliseconds. Timeouts are explicit: ``connect`` (TCP, key exchange, authentication) and
-``operation`` (each SFTP request, a whole upload or download included). Failures become domain errors here:
-refused/dropped/timed-out connections and server failures -> ``ClearinghouseRetryLater``; authentication or host key
-refused -> ``ClearinghouseAuthError``; permission denied or a missing folder -> ``ClearinghouseRejected``.
+and one handshake costs milliseconds. The port is synchronous like the pipeline: each call runs its own event loop
+(``asyncio.run``), so it must not be called from inside a running loop. Timeouts are explicit: ``connect`` (TCP, key
+exchange, authentication) and ``operation`` (each SFTP request, a whole upload or download included); after a
+failure the connection is aborted, not closed politely, so a hung server cannot hold a call past its timeouts.
+
+Failures become domain errors here: refused/dropped/timed-out connections and server failures ->
+``ClearinghouseRetryLater``; authentication or host key refused -> ``ClearinghouseAuthError``; permission denied or
+a missing folder -> ``ClearinghouseRejected``.
 The private key is never logged or shown; logs carry operations, folders, file names and error codes only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -300,22 +305,30 @@ class SftpClearinghouse:
             raise error from exc
 
     async def _session(self, work: Callable[[asyncssh.SFTPClient], Awaitable[_T]]) -> _T:
-        async with (
-            asyncssh.connect(
-                self.endpoint.host,
-                self.endpoint.port,
-                username=self._username,
-                client_keys=[self._client_key],
-                known_hosts=([self._host_key], [], []),
-                config=None,  # no ~/.ssh/config, agent or default keys: only what the tenant's secret says
-                agent_path=None,
-                preferred_auth="publickey",
-                connect_timeout=self._timeouts.connect,
-            ) as connection,
-            await self._call("session", connection.start_sftp_client()) as sftp,
-        ):
+        """Connect, run ``work`` on an SFTP session, close. Every wait is bounded by a timeout, the goodbye included."""
+        connection = await asyncssh.connect(
+            self.endpoint.host,
+            self.endpoint.port,
+            username=self._username,
+            client_keys=[self._client_key],
+            known_hosts=([self._host_key], [], []),
+            config=None,  # no ~/.ssh/config, agent or default keys: only what the tenant's secret says
+            agent_path=None,
+            preferred_auth="publickey",
+            connect_timeout=self._timeouts.connect,
+        )
+        try:
+            sftp = await self._call("session", connection.start_sftp_client())
             result = await work(sftp)
-        return result  # after the connection closed cleanly
+        except BaseException:
+            connection.abort()  # a hung or broken server must not hold us in a graceful close
+            raise
+        connection.close()
+        # The work is done (a rename answered is a delivered file): a goodbye that fails or hangs changes nothing.
+        with contextlib.suppress(TimeoutError, asyncssh.Error, OSError):
+            async with asyncio.timeout(self._timeouts.operation):
+                await connection.wait_closed()
+        return result
 
     async def _call(self, location: str, step: Awaitable[_T]) -> _T:
         """One SFTP step under the operation timeout; SFTP status codes become domain errors naming the folder."""

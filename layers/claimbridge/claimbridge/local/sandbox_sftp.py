@@ -33,7 +33,7 @@ import posixpath
 import sys
 import tempfile
 import threading
-from collections import Counter
+from collections import defaultdict, deque
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -81,22 +81,22 @@ class Pickup:
 
 
 class _DropFaults:
-    """Pending connection drops per step; thread-safe (set from tests, taken on the server's loop)."""
+    """Pending connection drops per step, each with how long to hang first; thread-safe (set from tests, taken on
+    the server's loop)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: Counter[str] = Counter()
+        self._pending: defaultdict[str, deque[float]] = defaultdict(deque)
 
-    def add(self, at: DropAt, count: int) -> None:
+    def add(self, at: DropAt, count: int, hang_seconds: float) -> None:
         with self._lock:
-            self._pending[at] += count
+            self._pending[at].extend([hang_seconds] * count)
 
-    def take(self, at: DropAt) -> bool:
+    def take(self, at: DropAt) -> float | None:
+        """The hang before the drop pending at this step (consumed), or None when no drop is pending."""
         with self._lock:
-            if self._pending[at] <= 0:
-                return False
-            self._pending[at] -= 1
-            return True
+            pending = self._pending[at]
+            return pending.popleft() if pending else None
 
     def clear(self) -> None:
         with self._lock:
@@ -104,7 +104,7 @@ class _DropFaults:
 
     def pending(self) -> dict[str, int]:
         with self._lock:
-            return {at: count for at, count in self._pending.items() if count > 0}
+            return {at: len(hangs) for at, hangs in self._pending.items() if hangs}
 
 
 def _virtual(path: bytes) -> str:
@@ -141,7 +141,7 @@ class _MailboxSSHServer(asyncssh.SSHServer):
         return username == self._sandbox.username and key.public_data == self._sandbox.authorized_key.public_data
 
     def auth_completed(self) -> None:
-        if self._connection is not None and self._sandbox._drops.take("session"):
+        if self._connection is not None and self._sandbox._drops.take("session") is not None:
             self._connection.abort()
 
 
@@ -152,36 +152,40 @@ class _MailboxSFTPServer(asyncssh.SFTPServer):
         super().__init__(chan, chroot=os.fsencode(sandbox.mailbox))
         self._sandbox = sandbox
 
-    def _drop(self, at: DropAt) -> None:
-        """Abort the connection when a drop is pending at this step (the client never gets an answer)."""
-        if self._sandbox._drops.take(at):
-            self.connection.abort()
-            raise asyncssh.SFTPConnectionLost(f"connection dropped at {at} (injected)")
+    async def _drop(self, at: DropAt) -> None:
+        """Abort the connection if a drop is pending at this step, after its hang (the client never gets an answer)."""
+        hang = self._sandbox._drops.take(at)
+        if hang is None:
+            return
+        if hang:
+            await asyncio.sleep(hang)  # the injected fault: a server that stops answering
+        self.connection.abort()
+        raise asyncssh.SFTPConnectionLost(f"connection dropped at {at} (injected)")
 
-    def _check_open(self, path: bytes, writing: bool) -> None:
+    async def _check_open(self, path: bytes, writing: bool) -> None:
         where = _virtual(path)
         if writing and not _in_folder(where, _INBOUND):
             if not Path(os.fsdecode(self.map_path(os.fsencode(posixpath.dirname(where))))).is_dir():
                 raise asyncssh.SFTPNoSuchFile("no such folder")  # what a real server says first
             raise asyncssh.SFTPPermissionDenied("only inbound/ is writable")
         if not writing and _in_folder(where, _OUTBOUND):
-            self._drop("download")
+            await self._drop("download")
 
-    def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
-        self._check_open(path, writing=bool(pflags & _WRITE_FLAGS))
+    async def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        await self._check_open(path, writing=bool(pflags & _WRITE_FLAGS))
         return super().open(path, pflags, attrs)
 
-    def open56(self, path: bytes, desired_access: int, flags: int, attrs: asyncssh.SFTPAttrs) -> object:
-        self._check_open(path, writing=bool(desired_access & _WRITE_ACCESS))
+    async def open56(self, path: bytes, desired_access: int, flags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        await self._check_open(path, writing=bool(desired_access & _WRITE_ACCESS))
         return super().open56(path, desired_access, flags, attrs)
 
-    def rename(self, oldpath: bytes, newpath: bytes) -> None:
-        self._move(oldpath, newpath, replace=False)
+    async def rename(self, oldpath: bytes, newpath: bytes) -> None:
+        await self._move(oldpath, newpath, replace=False)
 
-    def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
-        self._move(oldpath, newpath, replace=True)
+    async def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+        await self._move(oldpath, newpath, replace=True)
 
-    def _move(self, oldpath: bytes, newpath: bytes, *, replace: bool) -> None:
+    async def _move(self, oldpath: bytes, newpath: bytes, *, replace: bool) -> None:
         source, target = _virtual(oldpath), _virtual(newpath)
         delivering = _in_folder(source, _INBOUND) and _in_folder(target, _INBOUND)
         acknowledging = _in_folder(source, _OUTBOUND) and _in_folder(target, _FETCHED)
@@ -189,16 +193,16 @@ class _MailboxSFTPServer(asyncssh.SFTPServer):
             raise asyncssh.SFTPPermissionDenied("files move only within inbound/ or from outbound/ to fetched/")
         into_queue = delivering and target.endswith(X12_SUFFIX)
         if into_queue:
-            self._drop("before-rename")
+            await self._drop("before-rename")
         if acknowledging:
-            self._drop("acknowledge")
+            await self._drop("acknowledge")
         if replace:
             super().posix_rename(oldpath, newpath)
         else:
             super().rename(oldpath, newpath)
         if into_queue:
             self._sandbox._wake.set()  # pick it up now rather than at the next scan
-            self._drop("after-rename")
+            await self._drop("after-rename")
 
     def remove(self, path: bytes) -> None:
         if not _in_folder(_virtual(path), _INBOUND):
@@ -309,11 +313,17 @@ class SftpSandboxClearinghouse:
         return credentials_document(self.username, self.client_private_key, self.host_key_line)
 
     # ---------------------------------------------------------------------------------------- test controls
-    def drop_connections(self, count: int = 1, *, at: DropAt = "session") -> None:
-        """Abort the next ``count`` connections that reach step ``at`` (see ``DropAt``)."""
+    def drop_connections(self, count: int = 1, *, at: DropAt = "session", hang_seconds: float = 0.0) -> None:
+        """Abort the next ``count`` connections that reach step ``at`` (see ``DropAt``).
+
+        ``hang_seconds``: first stop answering for that long (a hung server: the client's timeout fires first when
+        it is shorter). Not for ``session``, which drops at login.
+        """
         if count < 1 or at not in get_args(DropAt):
             raise ValueError("count must be >= 1 and at one of " + ", ".join(get_args(DropAt)))
-        self._drops.add(at, count)
+        if hang_seconds < 0 or (hang_seconds and at == "session"):
+            raise ValueError("hang_seconds must be >= 0, and 0 for a drop at session")
+        self._drops.add(at, count, hang_seconds)
 
     def pending_drops(self) -> dict[str, int]:
         return self._drops.pending()
