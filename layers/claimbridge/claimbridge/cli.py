@@ -121,6 +121,12 @@ def _parser() -> argparse.ArgumentParser:
     remit_cmd.add_argument("--json", action="store_true", help='print {"claims": [...]} as JSON (amounts "0.00")')
     demo = commands.add_parser("demo", help="run the local end-to-end demo")
     demo.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: ./out)")
+    demo.add_argument(
+        "--protocol",
+        choices=("http", "sftp"),
+        default="http",
+        help="reach the sandbox clearinghouse over its HTTP API (default) or as an SFTP mailbox",
+    )
     return parser
 
 
@@ -128,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``claimbridge`` console script and ``python -m claimbridge``."""
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        return _demo(args.out)
+        return _demo(args.out, args.protocol)
     if args.command == "remit":
         return remit_file(args.file, as_json=args.json)
     if args.command == "scrub":
@@ -142,10 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
 
-def _demo(out_dir: Path) -> int:
+def _demo(out_dir: Path, protocol: str) -> int:
     demo = importlib.import_module("claimbridge.local.demo")
-    run_demo = cast(Callable[[Path], int], demo.run_demo)
-    return run_demo(out_dir)
+    run_demo = cast(Callable[..., int], demo.run_demo)
+    return run_demo(out_dir, protocol=protocol)
 
 
 def convert(

@@ -202,6 +202,8 @@ class _MailboxSFTPServer(asyncssh.SFTPServer):
             super().rename(oldpath, newpath)
         if into_queue:
             self._sandbox._wake.set()  # pick it up now rather than at the next scan
+            if self._sandbox.synchronous_pickup:
+                await asyncio.get_running_loop().run_in_executor(None, self._sandbox.settle)
             await self._drop("after-rename")
 
     def remove(self, path: bytes) -> None:
@@ -245,6 +247,9 @@ class SftpSandboxClearinghouse:
         The folder to serve (a temporary one, removed at ``stop``, when None).
     username
         The only username accepted.
+    synchronous_pickup
+        Answer the rename of an upload only after the watcher filed it and mirrored its reports (``make run``
+        polls right after submitting; a real mailbox picks files up later, as the default does).
 
     >>> with SftpSandboxClearinghouse() as sandbox:  # doctest: +SKIP
     ...     adapter = SftpClearinghouse.from_secret(sandbox.url, sandbox.tenant_secret())
@@ -258,8 +263,10 @@ class SftpSandboxClearinghouse:
         state: SandboxState | None = None,
         mailbox: Path | None = None,
         username: str = DEFAULT_USERNAME,
+        synchronous_pickup: bool = False,
     ) -> None:
         self.host = host
+        self.synchronous_pickup = synchronous_pickup
         self.port = port
         self.state = state if state is not None else SandboxState()
         self.service = SandboxService(self.state)
