@@ -14,6 +14,7 @@ VENV_LFH := .venv-lfh
 LFH_STAMP := $(VENV_LFH)/.installed
 LFH_REQUIREMENTS := tests/support/lfh-requirements.txt
 OUT ?= out
+PROTOCOL ?= http
 
 .PHONY: help install install-lfh run test lint format typecheck validate test-unit test-integration test-e2e test-contract bench clean
 
@@ -41,8 +42,8 @@ $(LFH_STAMP): $(LFH_REQUIREMENTS)
 
 install-lfh: $(LFH_STAMP)  ## create .venv-lfh: LinuxForHealth x12, the contract test's second 837P validator
 
-run: $(STAMP)  ## the whole pipeline locally: moto server + sandbox clearinghouse + demo bundles
-	$(BIN)/claimbridge demo --out $(OUT)
+run: $(STAMP)  ## the whole pipeline locally: moto server + sandbox clearinghouse + demo bundles (PROTOCOL=sftp: mailbox)
+	$(BIN)/claimbridge demo --out $(OUT) --protocol $(PROTOCOL)
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from claimbridge.events import (
     DETAIL_TYPES,
+    ClaimChangedRecord,
     ClaimReady,
     ClaimReadyRecord,
     FhirBundleSubmitted,
@@ -31,6 +32,7 @@ SQS_SAMPLES: list[tuple[str, type[BaseModel], str]] = [
     ("submit_claims_claim_ready.json", ClaimReadyRecord, "ClaimReadyRule"),
     ("process_responses_object_created.json", ResponseObjectRecord, "ResponseObjectCreatedRule"),
     ("accept_submission_fhir_bundle_submitted.json", SubmittedEventRecord, "FhirBundleSubmittedRule"),
+    ("write_back_claim_held.json", ClaimChangedRecord, "WriteBackRule"),
 ]
 
 

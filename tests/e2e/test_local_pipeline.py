@@ -76,6 +76,7 @@ def test_local_pipeline_accepts_every_example_claim(repo_root: Path, outcome: Ou
         "SubmitDLQ": 0,
         "ResponsesDLQ": 0,
         "SubmittedEventsDLQ": 0,
+        "WriteBackDLQ": 0,
         "EventDeliveryDLQ": 0,
     }
 
@@ -176,3 +177,21 @@ def test_run_demo_exits_zero_and_writes_837p_999_277ca(
     for folder in ("837p", "999", "277ca"):
         assert list((tmp_path / "out" / folder).glob("*.x12")), folder
         assert str(tmp_path / "out" / folder) in printed
+
+
+def test_run_demo_over_sftp_reaches_the_same_sandbox_as_a_mailbox(
+    repo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the demo tenant switched to the sftp kind (key pair in the local Secrets Manager)
+    claims = sum(len(_resources(bundle, "Claim")) for bundle in example_bundles(repo_root))
+
+    # When `make run PROTOCOL=sftp` does its work
+    status = run_demo(tmp_path / "out", protocol="sftp")
+
+    # Then every claim was accepted through the mailbox: the 999/277CA came back as mailbox files
+    printed = capsys.readouterr().out
+    assert status == 0
+    assert "sandbox clearinghouse sftp://127.0.0.1:" in printed
+    assert f"{claims}/{claims} claim(s) ACCEPTED" in printed
+    assert [p.name.split("-", 1)[1] for p in sorted((tmp_path / "out" / "999").glob("*.x12"))] == ["999.x12"]
+    assert [p.name.split("-", 1)[1] for p in sorted((tmp_path / "out" / "277ca").glob("*.x12"))] == ["277CA.x12"]

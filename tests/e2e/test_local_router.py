@@ -71,7 +71,14 @@ def lambda_handler(event, context):
 def stack(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     root = tmp_path_factory.mktemp("router-repo")
     shutil.copy(repo_root / "template.yaml", root / "template.yaml")
-    for name in ("ingest_fhir", "submit_claims", "process_responses", "poll_clearinghouse", "accept_submission"):
+    for name in (
+        "ingest_fhir",
+        "submit_claims",
+        "process_responses",
+        "poll_clearinghouse",
+        "accept_submission",
+        "write_back",
+    ):
         (root / "functions" / name).mkdir(parents=True)
         (root / "functions" / name / "app.py").write_text(RECORDING_HANDLER, encoding="utf-8")
     with LocalStack(repo_root=root) as local:
@@ -165,6 +172,7 @@ def test_router_retries_a_reported_failure_until_moto_moves_it_to_the_dlq(
         "SubmitDLQ": 1,
         "ResponsesDLQ": 0,
         "SubmittedEventsDLQ": 0,
+        "WriteBackDLQ": 1,  # Claim Ready also reaches WriteBackQueue, whose recording handler fails it alike
         "EventDeliveryDLQ": 0,
     }
     assert report.settled

@@ -107,7 +107,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
 
     # Then each function's group has retention and the data key; every alarm is there; the dashboard names the stack's
-    assert len(groups["logGroups"]) == 6
+    assert len(groups["logGroups"]) == 7
     assert all(group["retentionInDays"] == 90 and "kmsKeyId" in group for group in groups["logGroups"])
     dashboard = stack.client("cloudwatch").get_dashboard(DashboardName=stack.resources["Dashboard"])
     assert stack.resources["IngestQueue"].rsplit("/", 1)[-1] in dashboard["DashboardBody"]
@@ -120,6 +120,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
             "SubmitDLQAlarm",
             "ResponsesDLQAlarm",
             "SubmittedEventsDLQAlarm",
+            "WriteBackDLQAlarm",
             "EventDeliveryDLQAlarm",
             "PollClearinghouseErrorsAlarm",
             "SubmissionsFailedToSendAlarm",
@@ -154,6 +155,7 @@ def test_local_stack_wiring_follows_the_template(stack: LocalStack) -> None:
         "SubmitQueue": "SubmitClaimsFunction",
         "ResponsesQueue": "ProcessResponsesFunction",
         "SubmittedEventsQueue": "AcceptSubmissionFunction",
+        "WriteBackQueue": "WriteBackFunction",
     }
     assert subscriptions["SubmitQueue"].batch_size == 100
     assert all(item.report_batch_item_failures for item in stack.subscriptions)

@@ -27,9 +27,10 @@ from functions.ingest_fhir import app as ingest_app
 from functions.poll_clearinghouse import app as poll_app
 from functions.process_responses import app as responses_app
 from functions.submit_claims import app as submit_app
+from functions.write_back import app as write_back_app
 from tests.support.sam import sam_resource, table_create_kwargs
 
-APPS = (ingest_app, chunk_app, submit_app, responses_app, poll_app, accept_app)
+APPS = (ingest_app, chunk_app, submit_app, responses_app, poll_app, accept_app, write_back_app)
 SCRUB_AS_OF = "2026-03-10"
 TABLE = "claims-test"
 INBOUND = "inbound-test"
@@ -46,6 +47,8 @@ QUEUES = (
     "ResponsesQueue",
     "SubmittedEventsDLQ",
     "SubmittedEventsQueue",
+    "WriteBackDLQ",
+    "WriteBackQueue",
 )
 
 
@@ -139,7 +142,12 @@ def infra(aws: None, monkeypatch: pytest.MonkeyPatch) -> Infra:
     urls, arns = _create_queues(sqs)
 
     # The template's own claim-bus rules: Claim Ready -> SubmitQueue, FHIR Bundle Submitted -> SubmittedEventsQueue.
-    for rule_id, queue in (("ClaimReadyRule", "SubmitQueue"), ("FhirBundleSubmittedRule", "SubmittedEventsQueue")):
+    rules = (
+        ("ClaimReadyRule", "SubmitQueue"),
+        ("FhirBundleSubmittedRule", "SubmittedEventsQueue"),
+        ("WriteBackRule", "WriteBackQueue"),
+    )
+    for rule_id, queue in rules:
         rule = sam_resource(rule_id)["Properties"]
         events.put_rule(Name=rule_id, EventBusName=BUS, EventPattern=json.dumps(rule["EventPattern"]))
         events.put_targets(Rule=rule_id, EventBusName=BUS, Targets=[{"Id": "q", "Arn": arns[queue]}])

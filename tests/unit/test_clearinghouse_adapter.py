@@ -1,7 +1,8 @@
 """X12ApiClearinghouse and adapter_for: HTTP outcomes become domain errors; tenants get their own adapter.
 
 HTTP is answered by ``httpx.MockTransport`` here (unit tests have no sockets); the same adapter against the real
-sandbox server is tests/integration/test_sandbox_http.py.
+sandbox server is tests/integration/test_sandbox_http.py. The SFTP adapter's pure parts (endpoint, secret, file
+names, response kinds) are here; against a real SFTP server: tests/integration/test_sftp_adapter.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
+import asyncssh
 import httpx
 import pytest
 
@@ -21,15 +23,15 @@ from claimbridge.clearinghouse import (
     ApiError,
     ClearinghouseAuthError,
     ClearinghouseConfigError,
-    ClearinghouseError,
     ClearinghouseRejected,
     ClearinghouseRetryLater,
     ClearinghouseUnavailable,
-    ClearinghouseUnsupported,
     ResponseFile,
+    SftpClearinghouse,
     X12ApiClearinghouse,
     adapter_for,
 )
+from claimbridge.clearinghouse.sftp import SftpEndpoint, file_stem, response_kind
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
 
 pytestmark = pytest.mark.unit
@@ -315,7 +317,7 @@ def test_adapter_for_x12_api_loads_key_by_secret_ref(secret: str) -> None:
 
     client, seen = _recording_client()
     # When its adapter is made and used
-    adapter = adapter_for(tenant, sandbox_url="http://127.0.0.1:8765", api_key_loader=loader, client=client)
+    adapter = adapter_for(tenant, sandbox_url="http://127.0.0.1:8765", secret_loader=loader, client=client)
     adapter.submit("ISA~", idempotency_key="k")
     # Then the tenant's own secret was read and its key is used against the tenant's endpoint
     assert asked == ["claimbridge/demo-practice/clearinghouse"]
@@ -332,15 +334,159 @@ def test_adapter_for_x12_api_refuses_missing_key(loader: Callable[[str], str] | 
     tenant = _tenant(kind="x12-api", endpoint=BASE, secret_ref="claimbridge/demo-practice/clearinghouse")
     # When its adapter is asked / Then a configuration error says so (not which value was wrong)
     with pytest.raises(ClearinghouseConfigError) as raised:
-        adapter_for(tenant, sandbox_url=None, api_key_loader=loader)
+        adapter_for(tenant, sandbox_url=None, secret_loader=loader)
     assert "username" not in str(raised.value)
 
 
-def test_adapter_for_sftp_says_which_issue_brings_it() -> None:
-    # Given an sftp tenant
-    tenant = _tenant(kind="sftp", endpoint="sftp://mailbox.example/in", secret_ref="claimbridge/demo-practice/sftp")
-    # When its adapter is asked / Then a permanent "not supported yet" error names issue 6
-    with pytest.raises(ClearinghouseUnsupported, match="issue 6") as raised:
-        adapter_for(tenant, sandbox_url="http://127.0.0.1:8765")
-    assert isinstance(raised.value, ClearinghouseError)
-    assert not raised.value.retryable
+def test_x12_api_acknowledge_sends_nothing() -> None:
+    # Given an adapter whose clearinghouse would fail any request
+    adapter = _adapter(lambda _request: pytest.fail("acknowledge must not call the API"))
+    # When responses are acknowledged / Then nothing is sent (the listing is read by cursor only)
+    adapter.acknowledge(["r1", "r2"])
+
+
+# --- the sftp adapter: what needs no server
+
+
+def _sftp_secret(**overrides: str) -> str:
+    client = asyncssh.generate_private_key("ssh-ed25519")
+    host = asyncssh.generate_private_key("ssh-ed25519")
+    document = {
+        "username": "practice01",
+        "private_key": client.export_private_key().decode(),
+        "host_key": host.export_public_key().decode().strip(),
+    }
+    return json.dumps(document | overrides)
+
+
+def test_adapter_for_sftp_loads_the_tenant_secret_by_ref() -> None:
+    # Given an sftp tenant and a loader returning its Secrets Manager document
+    tenant = _tenant(
+        kind="sftp", endpoint="sftp://mailbox.example:2222/claims", secret_ref="claimbridge/demo-practice/sftp"
+    )
+    asked: list[str] = []
+    secret = _sftp_secret()
+
+    def loader(secret_ref: str) -> str:
+        asked.append(secret_ref)
+        return secret
+
+    # When its adapter is made (no connection yet)
+    adapter = adapter_for(tenant, sandbox_url="http://127.0.0.1:8765", secret_loader=loader)
+    # Then it is the sftp adapter for the tenant's mailbox, made from the tenant's own secret, showing no key
+    assert asked == ["claimbridge/demo-practice/sftp"]
+    assert isinstance(adapter, SftpClearinghouse)
+    assert adapter.endpoint == SftpEndpoint(host="mailbox.example", port=2222, root="/claims")
+    assert "PRIVATE" not in repr(adapter)
+    assert json.loads(secret)["private_key"] not in repr(adapter)
+
+
+@pytest.mark.parametrize(
+    ("secret", "named"),
+    [
+        ("{not json", "(document)"),
+        ('{"username": "u"}', "private_key"),
+        (json.dumps({"username": "u", "private_key": "-----BEGIN NOT A KEY-----", "host_key": "x"}), "private_key"),
+        ("HOST", "host_key"),
+    ],
+    ids=["not-json", "missing-fields", "bad-private-key", "bad-host-key"],
+)
+def test_adapter_for_sftp_refuses_unusable_secret_naming_the_field(secret: str, named: str) -> None:
+    # Given an sftp tenant whose secret is not usable (never echoing a value)
+    if secret == "HOST":
+        secret = _sftp_secret(host_key="ssh-ed25519 not-base64")
+    tenant = _tenant(kind="sftp", endpoint="sftp://mailbox.example/", secret_ref="claimbridge/demo-practice/sftp")
+    # When its adapter is asked / Then a configuration error names the tenant and the field, not the value
+    with pytest.raises(ClearinghouseConfigError) as raised:
+        adapter_for(tenant, sandbox_url=None, secret_loader=lambda _ref: secret)
+    message = str(raised.value)
+    assert "demo-practice" in message
+    assert named in message
+    assert "BEGIN" not in message
+    assert "not-base64" not in message
+
+
+def test_adapter_for_sftp_needs_a_secret_loader() -> None:
+    tenant = _tenant(kind="sftp", endpoint="sftp://mailbox.example/", secret_ref="claimbridge/demo-practice/sftp")
+    with pytest.raises(ClearinghouseConfigError, match="secret loader"):
+        adapter_for(tenant, sandbox_url=None)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sftp://mailbox.example/", SftpEndpoint("mailbox.example", 22, "/")),
+        ("sftp://mailbox.example", SftpEndpoint("mailbox.example", 22, ".")),
+        ("sftp://127.0.0.1:2222/office%20ally/claims", SftpEndpoint("127.0.0.1", 2222, "/office ally/claims")),
+        ("sftp://mailbox.example/~/edi", SftpEndpoint("mailbox.example", 22, "edi")),
+        ("sftp://mailbox.example/~", SftpEndpoint("mailbox.example", 22, ".")),
+    ],
+)
+def test_sftp_endpoint_reads_host_port_and_mailbox_folder(url: str, expected: SftpEndpoint) -> None:
+    assert SftpEndpoint.parse(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://mailbox.example/", "sftp:///inbox", "sftp://user:pw@mailbox.example/", "sftp://mailbox.example:99999/"],
+)
+def test_sftp_endpoint_refuses_other_schemes_credentials_and_bad_ports(url: str) -> None:
+    with pytest.raises(ClearinghouseConfigError) as raised:
+        SftpEndpoint.parse(url)
+    assert "pw" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("demo-practice-000000001", "demo-practice-000000001"),
+        ("a_B-9", "a_B-9"),
+    ],
+)
+def test_file_stem_keeps_safe_keys(key: str, expected: str) -> None:
+    assert file_stem(key) == expected
+
+
+@pytest.mark.parametrize("key", ["../../etc/passwd", "tenant/one two", ".hidden", "x.part", "k" * 101])
+def test_file_stem_makes_unsafe_keys_safe_stable_and_distinct(key: str) -> None:
+    # Given a key with path separators, dots, spaces or too long / When it becomes a file name
+    stem = file_stem(key)
+    # Then the name has safe characters only, is the same every time, and differs from a look-alike key's name
+    assert stem.replace("-", "").replace("_", "").isalnum()
+    assert len(stem) <= 100
+    assert file_stem(key) == stem
+    assert file_stem(key + "x") != stem
+
+
+@pytest.mark.parametrize("key", ["", "k" * 256])
+def test_file_stem_refuses_unusable_keys(key: str) -> None:
+    with pytest.raises(ClearinghouseConfigError):
+        file_stem(key)
+
+
+ISA = "ISA*00*          *00*          *ZZ*CBSANDBOX      *ZZ*DEMOBH01       *260303*0905*^*00501*000000007*0*T*:~"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind"),
+    [
+        ("0000000001-999.x12", f"{ISA}GS*FA*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010X231A1~ST*999*0001~", "999"),
+        (
+            "whatever.txt",
+            f"{ISA}GS*HN*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010X214~ST*277*0001*005010X214~",
+            "277CA",
+        ),
+        ("r.835", f"{ISA}GS*HP*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010X221A1~ST*835*0001~", "835"),
+        ("0000008350-999.x12", "not x12 at all", "999"),
+        ("ACME_277CA_20260303.x12", "", "277CA"),
+        ("0000000009-997.x12", f"{ISA}GS*FA*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010~ST*997*0001~", None),
+        (
+            "0000000010-277.x12",
+            f"{ISA}GS*HN*CBSANDBOX*DEMOBH01*20260303*0905*7*X*005010X212~ST*277*0001*005010X212~",
+            None,
+        ),
+        ("notes.txt", "hello", None),
+    ],
+)
+def test_response_kind_from_envelope_else_name_token(name: str, content: str, kind: str | None) -> None:
+    assert response_kind(name, content) == kind

@@ -194,6 +194,8 @@ class SourceRef(BaseModel):
     resource_id: Annotated[str, Field(min_length=1, max_length=128)]
     version: Annotated[str, Field(min_length=1, max_length=128)]
     fhir_path: str = ""
+    patient_reference: Annotated[str | None, Field(max_length=200, repr=False)] = None
+    """``Patient/<id>`` as the EHR sent it: the write-back ClaimResponse/EOB points at it (never logged)."""
 
     @property
     def key(self) -> str:

@@ -4,7 +4,8 @@
 payer holding only READY claims, plus ``findings.json`` (every claim's outcome). ``scrub`` runs intake and the
 scrubber only and prints each claim's status and findings (``--json`` for machines). Output names files, ids, rule ids,
 codes and FHIR paths, never PHI. Exit status: 0 every claim READY (and written); 1 some claims HELD or rejected (the
-rest written); 2 a file could not be read at all.
+rest written); 2 a file could not be read at all. ``remit`` reads an 835 and prints each claim's outcome, adjustments,
+remarks, denial category and next action (exit 0 when the file reads, 2 when it cannot).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from typing import Any, cast
 
 from claimbridge import __version__
 from claimbridge.claim import ProfessionalClaim
-from claimbridge.errors import ClaimsError, InputError
+from claimbridge.errors import ClaimsError, InputError, X12SyntaxError
 from claimbridge.fhir import BULK_MANIFEST_NAME, SubmissionIndex, read_bulk_set, read_submission
 from claimbridge.findings import Finding, Severity
 from claimbridge.intake import intake_submission
 from claimbridge.local.file_counter import default_state_dir, next_interchange_control
+from claimbridge.remit.summary import read_remittances, remit_document, remit_text
 from claimbridge.scrubber import HELD as SCRUB_HELD
 from claimbridge.scrubber import InMemoryHistory, scrub
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, TenantConfigError, load_tenant_config
@@ -114,8 +116,17 @@ def _parser() -> argparse.ArgumentParser:
     scrub_cmd.add_argument("--tenant", type=Path, help="tenant configuration JSON (default: the demo tenant)")
     scrub_cmd.add_argument("--as-of", type=_parse_date, help="the date taken as today (YYYY-MM-DD)")
     scrub_cmd.add_argument("--json", action="store_true", help='print {"claims": [...]} as JSON')
+    remit_cmd = commands.add_parser("remit", help="read an 835: each claim's outcome, denial category and next action")
+    remit_cmd.add_argument("file", type=Path, metavar="FILE.835", help="an X12 835 (005010X221A1) file")
+    remit_cmd.add_argument("--json", action="store_true", help='print {"claims": [...]} as JSON (amounts "0.00")')
     demo = commands.add_parser("demo", help="run the local end-to-end demo")
     demo.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: ./out)")
+    demo.add_argument(
+        "--protocol",
+        choices=("http", "sftp"),
+        default="http",
+        help="reach the sandbox clearinghouse over its HTTP API (default) or as an SFTP mailbox",
+    )
     return parser
 
 
@@ -123,7 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``claimbridge`` console script and ``python -m claimbridge``."""
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        return _demo(args.out)
+        return _demo(args.out, args.protocol)
+    if args.command == "remit":
+        return remit_file(args.file, as_json=args.json)
     if args.command == "scrub":
         return scrub_files(args.files, tenant_file=args.tenant, as_of=args.as_of, as_json=args.json)
     return convert(
@@ -135,10 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
 
-def _demo(out_dir: Path) -> int:
+def _demo(out_dir: Path, protocol: str) -> int:
     demo = importlib.import_module("claimbridge.local.demo")
-    run_demo = cast(Callable[[Path], int], demo.run_demo)
-    return run_demo(out_dir)
+    run_demo = cast(Callable[..., int], demo.run_demo)
+    return run_demo(out_dir, protocol=protocol)
 
 
 def convert(
@@ -192,6 +205,24 @@ def scrub_files(files: Sequence[Path], *, tenant_file: Path | None, as_of: date 
                 if finding.fix:
                     _out(f"          fix: {finding.fix}")
     return _exit_status(run)
+
+
+def remit_file(path: Path, *, as_json: bool) -> int:
+    """Print every claim of an 835 with its outcome, category and next action; 0 when the file reads, else 2."""
+    try:
+        remittances = read_remittances(path)
+    except OSError as exc:
+        _err(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})")
+        return EXIT_UNREADABLE
+    except X12SyntaxError as exc:
+        _err(f"{path}: {exc}")  # the message starts with the X12 location (ISA, ST, ...)
+        return EXIT_UNREADABLE
+    if as_json:
+        _out(json.dumps(remit_document(remittances), indent=2))
+    else:
+        for line in remit_text(remittances):
+            _out(line)
+    return EXIT_OK
 
 
 def _finding_json(finding: Finding) -> dict[str, str]:

@@ -101,6 +101,37 @@ class ClaimFailedToSend(ClaimEventDetail):
     error_code: str | None = None
 
 
+class ClaimAdjudicated(ClaimEventDetail):
+    """An 835 adjudicated the claim: ``outcome`` PAID / PARTIALLY_PAID / DENIED with the denial category and next
+    action when there is one (codes only; amounts stay in the store and the EOB)."""
+
+    detail_type: ClassVar[str] = "Claim Adjudicated"
+    outcome: Literal["PAID", "PARTIALLY_PAID", "DENIED"]
+    response_key: Id
+    category: str | None = None
+    action: str | None = None
+    reason_codes: tuple[str, ...] = ()
+
+
+class ClaimResponseWritten(ClaimEventDetail):
+    """The ClaimResponse of change ``version`` is at ``key`` in the archive bucket (contract §11)."""
+
+    detail_type: ClassVar[str] = "Claim Response Written"
+    version: Annotated[int, Field(ge=1)]
+    state: str
+    outcome: Literal["queued", "complete", "error", "partial"]
+    key: S3Key
+
+
+class ExplanationOfBenefitWritten(ClaimEventDetail):
+    """The ExplanationOfBenefit of one 835 claim payment is at ``key`` in the archive bucket (contract §11)."""
+
+    detail_type: ClassVar[str] = "Explanation Of Benefit Written"
+    remit_id: Id
+    outcome: Literal["PAID", "PARTIALLY_PAID", "DENIED"]
+    key: S3Key
+
+
 class FhirSubmissionRejected(BaseModel):
     """A whole FHIR submission was quarantined; the OperationOutcome at ``operation_outcome_key`` says why.
 
@@ -130,7 +161,16 @@ class FhirSubmissionRejected(BaseModel):
 _ORIGIN_FIELDS = frozenset({"source_bucket", "source_key", "event_id"})
 
 BusEventDetail = (
-    ClaimReady | ClaimHeld | ClaimSubmitted | ClaimAccepted | ClaimRejected | ClaimFailedToSend | FhirSubmissionRejected
+    ClaimReady
+    | ClaimHeld
+    | ClaimSubmitted
+    | ClaimAccepted
+    | ClaimRejected
+    | ClaimFailedToSend
+    | ClaimAdjudicated
+    | ClaimResponseWritten
+    | ExplanationOfBenefitWritten
+    | FhirSubmissionRejected
 )
 
 DETAIL_TYPES: dict[str, type[BaseModel]] = {
@@ -142,6 +182,9 @@ DETAIL_TYPES: dict[str, type[BaseModel]] = {
         ClaimAccepted,
         ClaimRejected,
         ClaimFailedToSend,
+        ClaimAdjudicated,
+        ClaimResponseWritten,
+        ExplanationOfBenefitWritten,
         FhirSubmissionRejected,
     )
 }
@@ -167,6 +210,41 @@ class ClaimReadyEvent(EventBridgeModel):
     source: Literal["claimbridge"]
     detail_type: Literal["Claim Ready"] = Field(alias="detail-type")
     detail: ClaimReady
+
+
+WRITE_BACK_DETAIL_TYPES = (
+    "Claim Ready",
+    "Claim Held",
+    "Claim Submitted",
+    "Claim Accepted",
+    "Claim Rejected",
+    "Claim Adjudicated",
+)
+"""Claim events that mean a state change the EHR must hear about (the template's WriteBackRule lists the same)."""
+
+
+class ClaimChangedDetail(BaseModel):
+    """The part of any claim event the write-back reads: which claim changed (other fields are ignored)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    tenant_id: Id
+    claim_id: Id
+
+
+class ClaimChangedEvent(EventBridgeModel):
+    """The EventBridge envelope of a claim state-change event, as WriteBackQueue receives it."""
+
+    source: Literal["claimbridge"]
+    detail_type: Literal[
+        "Claim Ready", "Claim Held", "Claim Submitted", "Claim Accepted", "Claim Rejected", "Claim Adjudicated"
+    ] = Field(alias="detail-type")
+    detail: ClaimChangedDetail
+
+
+class ClaimChangedRecord(SqsRecordModel):
+    """WriteBackQueue record: the body is a claim state-change bus event."""
+
+    body: Json[ClaimChangedEvent]
 
 
 class InboundObjectRecord(SqsRecordModel):

@@ -34,19 +34,24 @@ class ApiError(BaseModel):
 
 
 class ClearinghouseRejected(ClearinghouseError):
-    """The clearinghouse answered 4xx: this request will never succeed as it is (bad X12, reused key, ...)."""
+    """The clearinghouse answered 4xx: this request will never succeed as it is (bad X12, reused key, ...).
+
+    ``status_code`` is None when the protocol has no HTTP status (an SFTP mailbox: permission denied, no such folder).
+    """
 
     code: ClassVar[str] = "CH-REJECTED"
 
-    def __init__(self, status_code: int, errors: tuple[ApiError, ...] = ()) -> None:
+    def __init__(self, status_code: int | None, errors: tuple[ApiError, ...] = ()) -> None:
         summary = ", ".join(f"{error.code} at {error.location or '-'}" for error in errors) or "no error details"
-        super().__init__(f"clearinghouse refused the request (HTTP {status_code}): {summary}")
+        status = f" (HTTP {status_code})" if status_code is not None else ""
+        super().__init__(f"clearinghouse refused the request{status}: {summary}")
         self.status_code = status_code
         self.errors = errors
 
 
 class ClearinghouseAuthError(ClearinghouseRejected):
-    """401/403: the tenant's credentials are missing, wrong or revoked; fix the secret, then resubmit."""
+    """401/403 (or SSH authentication / host key refused): the tenant's credentials are missing, wrong or revoked, or
+    the server is not the one pinned; fix the secret, then resubmit."""
 
     code: ClassVar[str] = "CH-AUTH"
 
@@ -66,7 +71,8 @@ class ClearinghouseUnsupported(ClearinghouseError):
 class ClearinghouseRetryLater(ClearinghouseUnavailable):
     """5xx, 429, a timeout or a broken connection: retry, not before ``retry_after`` seconds when the server said so.
 
-    ``reason`` is one of ``http``, ``timeout``, ``connection``, ``bad-response``.
+    ``reason`` is one of ``http``, ``timeout``, ``connection``, ``bad-response``, ``server-failure`` (an SFTP server's
+    generic failure status).
     """
 
     code: ClassVar[str] = "CH-UNAVAILABLE"

@@ -13,6 +13,7 @@ import httpx
 
 from claimbridge.clearinghouse.errors import ClearinghouseConfigError, ClearinghouseUnsupported
 from claimbridge.clearinghouse.port import ClearinghousePort
+from claimbridge.clearinghouse.sftp import DEFAULT_SFTP_TIMEOUTS, SftpClearinghouse, SftpTimeouts
 from claimbridge.clearinghouse.x12_api import DEFAULT_TIMEOUT, X12ApiClearinghouse
 from claimbridge.tenants import TenantConfig
 
@@ -24,9 +25,10 @@ def adapter_for(
     tenant: TenantConfig,
     *,
     sandbox_url: str | None,
-    api_key_loader: Callable[[str], str] | None = None,
+    secret_loader: Callable[[str], str] | None = None,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     client: httpx.Client | None = None,
+    sftp_timeouts: SftpTimeouts = DEFAULT_SFTP_TIMEOUTS,
 ) -> ClearinghousePort:
     """The clearinghouse adapter for ``tenant``.
 
@@ -36,18 +38,21 @@ def adapter_for(
         Its ``clearinghouse.kind`` picks the adapter.
     sandbox_url
         Where the local sandbox listens; used for kind ``sandbox`` when the tenant names no endpoint.
-    api_key_loader
-        For kind ``x12-api``: takes ``clearinghouse.secret_ref`` and returns the API key, or the secret's JSON
-        document ``{"api_key": ...}`` (what a Powertools ``parameters.get_secret`` returns).
+    secret_loader
+        Takes ``clearinghouse.secret_ref`` and returns the secret (what a Powertools ``parameters.get_secret``
+        returns). ``x12-api``: the API key, or the JSON document ``{"api_key": ...}``; ``sftp``: the JSON document
+        ``{"username", "private_key", "host_key"}``.
     timeout, client
         Passed to ``X12ApiClearinghouse``.
+    sftp_timeouts
+        Passed to ``SftpClearinghouse``.
 
     Raises
     ------
     ClearinghouseConfigError
-        No endpoint for the sandbox, no loader or no key for ``x12-api``.
+        No endpoint for the sandbox; no endpoint, secret_ref, loader or usable secret for ``x12-api`` or ``sftp``.
     ClearinghouseUnsupported
-        ``sftp``: that adapter is not part of this release.
+        A kind this release has no adapter for.
     """
     settings = tenant.clearinghouse
     if settings.kind == "sandbox":
@@ -57,19 +62,23 @@ def adapter_for(
                 f"tenant {tenant.tenant_id}: clearinghouse kind sandbox needs an endpoint or a running local sandbox"
             )
         return X12ApiClearinghouse(endpoint, SANDBOX_API_KEY, timeout=timeout, client=client)
-    if settings.kind == "x12-api":
-        if api_key_loader is None or settings.secret_ref is None or not settings.endpoint:
+    if settings.kind in ("x12-api", "sftp"):
+        if secret_loader is None or settings.secret_ref is None or not settings.endpoint:
             raise ClearinghouseConfigError(
-                f"tenant {tenant.tenant_id}: x12-api clearinghouse needs an endpoint, a secret_ref and a key loader"
+                f"tenant {tenant.tenant_id}: {settings.kind} clearinghouse needs an endpoint, a secret_ref and a "
+                "secret loader"
             )
-        api_key = _api_key(api_key_loader(settings.secret_ref))
+        secret = secret_loader(settings.secret_ref)
+        if settings.kind == "sftp":
+            try:
+                return SftpClearinghouse.from_secret(settings.endpoint, secret, timeouts=sftp_timeouts)
+            except ClearinghouseConfigError as exc:
+                raise ClearinghouseConfigError(f"tenant {tenant.tenant_id}: {exc}") from exc
+        api_key = _api_key(secret)
         if not api_key:
             raise ClearinghouseConfigError(f"tenant {tenant.tenant_id}: the clearinghouse secret holds no api_key")
         return X12ApiClearinghouse(settings.endpoint, api_key, timeout=timeout, client=client)
-    raise ClearinghouseUnsupported(
-        f"tenant {tenant.tenant_id}: clearinghouse kind {settings.kind} is not supported yet "
-        "(the sftp adapter arrives with issue 6)"
-    )
+    raise ClearinghouseUnsupported(f"tenant {tenant.tenant_id}: clearinghouse kind {settings.kind} is not supported")
 
 
 def _api_key(secret: str) -> str:

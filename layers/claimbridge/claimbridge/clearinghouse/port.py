@@ -1,11 +1,13 @@
 """The clearinghouse port: what the pipeline needs from any clearinghouse, whatever the wire (HTTPS API, SFTP, ...).
 
-Adapters: ``claimbridge.clearinghouse.x12_api.X12ApiClearinghouse`` (raw-X12 HTTP API, also the local sandbox);
-``claimbridge.clearinghouse.adapter_for`` picks one per tenant. Errors: ``claimbridge.clearinghouse.errors``.
+Adapters: ``claimbridge.clearinghouse.x12_api.X12ApiClearinghouse`` (raw-X12 HTTP API, also the local sandbox) and
+``claimbridge.clearinghouse.sftp.SftpClearinghouse`` (SFTP mailbox); ``claimbridge.clearinghouse.adapter_for`` picks
+one per tenant. Errors: ``claimbridge.clearinghouse.errors``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -47,4 +49,13 @@ class ClearinghousePort(Protocol):
 
     def fetch_responses(self, cursor: str | None) -> ResponsePage:
         """Responses published since ``cursor`` (None: from the beginning)."""
+        ...
+
+    def acknowledge(self, response_ids: Sequence[str]) -> None:
+        """Tell the clearinghouse these responses are stored safely (a mailbox moves them out of the way).
+
+        Called only after the responses are archived and the cursor is stored, so a crash before it re-fetches and
+        never skips. Ids already acknowledged are no error. Raise ClearinghouseError (or ClearinghouseUnavailable)
+        on failure; the caller counts it and carries on (nothing is lost: the files are already archived).
+        """
         ...

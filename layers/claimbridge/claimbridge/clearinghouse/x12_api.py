@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -126,6 +127,9 @@ class X12ApiClearinghouse:
             responses.append(ResponseFile(response_id=item.id, kind=kind, content=content))
         next_cursor = listing.next_cursor or (listing.items[-1].id if listing.items else cursor)
         return ResponsePage(responses=tuple(responses), next_cursor=next_cursor)
+
+    def acknowledge(self, response_ids: Sequence[str]) -> None:
+        """Nothing to do: the reports listing is read by cursor and keeps no per-reader state."""
 
     def close(self) -> None:
         if self._owns_client:

@@ -19,6 +19,7 @@ from typing import IO
 
 from claimbridge.local.redate import redate_bundle
 from claimbridge.local.router import DrainReport, LocalRouter
+from claimbridge.local.sandbox_sftp import SftpSandboxClearinghouse
 from claimbridge.local.stack import LocalStack, LocalStackError
 from claimbridge.state import ClaimState, DynamoClaimStore
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
@@ -27,6 +28,8 @@ ARCHIVE_DOWNLOADS = {
     "837p": "x12/837p/{tenant}/",
     "999": "responses/{tenant}/999/",
     "277ca": "responses/{tenant}/277CA/",
+    "835": "responses/{tenant}/835/",
+    "claimresponse": "outbound/{tenant}/ClaimResponse/",
     "quarantine": "quarantine/{tenant}/",
 }
 """Local folder under ``out`` -> archive prefix copied into it."""
@@ -184,31 +187,51 @@ def render_report(run: PipelineRun, out_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_demo(out_dir: Path) -> int:
-    """``claimbridge demo --out DIR``: 0 only if every example claim ended ACCEPTED (1 otherwise, 2: no stack)."""
+SFTP_SECRET_NAME = "claimbridge/{tenant}/clearinghouse"  # noqa: S105 - a name, not a secret
+
+
+def sftp_tenant(stack: LocalStack, sftp: SftpSandboxClearinghouse, base: TenantConfig) -> TenantConfig:
+    """``base`` pointed at the SFTP sandbox mailbox, its key pair stored in the local Secrets Manager."""
+    name = SFTP_SECRET_NAME.format(tenant=base.tenant_id)
+    stack.client("secretsmanager").create_secret(Name=name, SecretString=sftp.tenant_secret())
+    clearinghouse = base.clearinghouse.model_copy(update={"kind": "sftp", "endpoint": sftp.url, "secret_ref": name})
+    return base.model_copy(update={"clearinghouse": clearinghouse})
+
+
+def run_demo(out_dir: Path, *, protocol: str = "http") -> int:
+    """``claimbridge demo --out DIR [--protocol http|sftp]``: the sandbox clearinghouse over its HTTP API (the demo
+    tenant's ``sandbox`` kind) or as an SFTP mailbox (the tenant switched to ``sftp``). 0 only if every example claim
+    ended ACCEPTED (1 otherwise, 2: no stack)."""
     from claimbridge.local.sandbox import SandboxClearinghouse  # noqa: PLC0415 - the demo's other server
 
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "logs" / "functions.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     sandbox = SandboxClearinghouse()
+    sftp = SftpSandboxClearinghouse(state=sandbox.state, synchronous_pickup=True) if protocol == "sftp" else None
     stack: LocalStack | None = None
     try:
         sandbox_url = sandbox.start()
+        where = sftp.start() if sftp is not None else sandbox_url
         try:
             stack = LocalStack(parameters={"ClearinghouseSandboxUrl": sandbox_url}).start()
         except LocalStackError as exc:
             sys.stderr.write(f"claimbridge demo: {exc}\n")
             return 2
-        sys.stdout.write(
-            f"local stack {stack.stack_name} on {stack.endpoint_url}, sandbox clearinghouse {sandbox_url}\n"
-        )
+        sys.stdout.write(f"local stack {stack.stack_name} on {stack.endpoint_url}, sandbox clearinghouse {where}\n")
+        tenant = load_tenant_config(DEMO_TENANT_FILE)
+        if sftp is not None:
+            tenant = sftp_tenant(stack, sftp, tenant)
         with log_path.open("w", encoding="utf-8") as log_stream:
-            run = run_pipeline(stack, example_bundles(stack.repo_root), out_dir=out_dir, log_stream=log_stream)
+            run = run_pipeline(
+                stack, example_bundles(stack.repo_root), out_dir=out_dir, tenant=tenant, log_stream=log_stream
+            )
         sys.stdout.write(render_report(run, out_dir))
         sys.stdout.write(f"function logs: {log_path}\n")
     finally:
         if stack is not None:
             stack.stop()
+        if sftp is not None:
+            sftp.stop()
         sandbox.stop()
     return 0 if run.all_accepted and run.settled else 1

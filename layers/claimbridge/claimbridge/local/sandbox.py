@@ -369,6 +369,12 @@ class SandboxState:
         with self._lock:
             return self._reports[sequence - 1] if 0 < sequence <= len(self._reports) else None
 
+    # ------------------------------------------------------------------ added for the SFTP front end (issue 6)
+    def submissions_taken(self) -> int:
+        """How many submissions were filed (replays of an idempotency key not counted): what "no duplicate" means."""
+        with self._lock:
+            return self._submissions
+
 
 def _status_code(composite: str) -> StatusCode:
     match = _STATUS_COMPOSITE.match(composite)
@@ -587,6 +593,32 @@ class SandboxService:
         if report is None:
             raise ApiFailure(HTTPStatus.NOT_FOUND, "REPORT_NOT_FOUND", "no report with this id", "path.id")
         return report.content
+
+    # ------------------------------------------------------------------ added for the SFTP front end (issue 6)
+    def submit_x12(self, x12: str, idempotency_key: str) -> tuple[dict[str, Any], bool]:
+        """File an interchange that arrived without JSON (an SFTP upload): ``(answer, replayed)``.
+
+        The same idempotency and processing as ``submit`` (validation, 999/277CA, the claim and interchange
+        rejection faults); the HTTP-only ``fail_next`` fault does not apply. Raises ``ApiFailure`` for an unreadable
+        interchange or a key reused with a different one.
+        """
+        if not x12.strip():
+            raise ApiFailure(HTTPStatus.BAD_REQUEST, "MISSING_X12", "the file is empty", "x12")
+        fingerprint = hashlib.sha256(x12.encode()).hexdigest()
+        with self.state.key_lock(idempotency_key):
+            stored = self.state.answer_for(idempotency_key)
+            if stored is not None:
+                if stored.fingerprint != fingerprint:
+                    raise ApiFailure(
+                        HTTPStatus.CONFLICT,
+                        "IDEMPOTENCY_KEY_REUSED",
+                        "this file name was used with a different interchange",
+                        "file",
+                    )
+                return stored.body, True
+            answer = self._process(x12)
+            self.state.remember(idempotency_key, StoredAnswer(fingerprint, answer))
+            return answer, False
 
 
 def _errors(code: str, description: str, location: str) -> dict[str, Any]:

@@ -48,7 +48,7 @@ from claimbridge.mapping.codes import (
     V2_0203_SYSTEM,
 )
 from claimbridge.mapping.facility import service_facility
-from claimbridge.mapping.ids import claim_id_for, patient_key_for
+from claimbridge.mapping.ids import claim_id_for, patient_key_for, patient_reference
 from claimbridge.mapping.limits import checked_identifier, checked_text
 from claimbridge.mapping.lines import map_lines
 from claimbridge.mapping.parties import birth_date, clinician, first_address, gender, npi_of, person_name
@@ -257,7 +257,11 @@ def _build(
             claim_id=claim_id,
             tenant_id=scope.tenant.tenant_id,
             source=SourceRef(
-                resource_type="Claim", resource_id=source_key.split("/", 1)[1], version="pending", fhir_path=anchor.path
+                resource_type="Claim",
+                resource_id=source_key.split("/", 1)[1],
+                version="pending",
+                fhir_path=anchor.path,
+                patient_reference=patient_reference(patient),
             ),
             patient_key=patient_key_for(scope.tenant.tenant_id, patient.resource) if patient is not None else None,
             payer=payer,

@@ -47,7 +47,7 @@ from claimbridge.mapping.codes import (
     UCUM_SYSTEM,
     is_evaluation_and_management,
 )
-from claimbridge.mapping.ids import patient_key_for
+from claimbridge.mapping.ids import patient_key_for, patient_reference
 from claimbridge.mapping.lines import (
     crosswalk_row,
     crosswalk_rows,
@@ -230,6 +230,7 @@ def _build(
                 resource_id=source_key.split("/", 1)[1],
                 version="pending",
                 fhir_path=anchor.path,
+                patient_reference=patient_reference(patient),
             ),
             patient_key=patient_key_for(scope.tenant.tenant_id, patient.resource) if patient is not None else None,
             payer=payer,

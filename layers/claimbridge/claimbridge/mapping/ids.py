@@ -45,3 +45,11 @@ def patient_key_for(tenant_id: str, patient: dict[str, Any]) -> str:
 def _is_medical_record(identifier: dict[str, Any]) -> bool:
     codings = (identifier.get("type") or {}).get("coding") or []
     return any(isinstance(c, dict) and c.get("code") == _MEDICAL_RECORD_TYPE for c in codings)
+
+
+def patient_reference(patient: Any) -> str | None:
+    """``Patient/<id>`` of the resolved Patient (``Located``), for the write-back's ``ClaimResponse.patient``."""
+    if patient is None:
+        return None
+    resource_id = patient.resource.get("id")
+    return f"Patient/{resource_id}" if isinstance(resource_id, str) and resource_id else None

@@ -2,17 +2,24 @@
 
 Writing to the archive (instead of processing here) lets S3 -> EventBridge -> ResponsesQueue carry each file to
 ``process_responses`` with retries and a DLQ, exactly like a clearinghouse that pushes files.
+Order per page: archive every file, store the cursor, then acknowledge the files to the clearinghouse (an SFTP
+mailbox moves them aside). A crash before the cursor is stored re-fetches the page (the archive keys are the same,
+so nothing doubles); nothing is acknowledged that is not stored, so nothing is ever skipped.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from claimbridge.clearinghouse.port import ClearinghousePort
 from claimbridge.errors import ClearinghouseError, TenantError
 from claimbridge.pipeline.ports import PipelineDeps
+
+logger = logging.getLogger(__name__)
 
 MAX_PAGES_PER_POLL = 20
 """Bounded work per invocation; the cursor makes the next poll continue where this one stopped."""
@@ -31,12 +38,17 @@ class PollOutcome(BaseModel):
 
 
 def response_key(tenant_id: str, kind: str, response_id: str) -> str:
-    """The archive key of a response file; the id is reduced to characters safe in a key."""
-    return f"responses/{tenant_id}/{kind}/{_UNSAFE.sub('_', response_id)}.x12"
+    """The archive key of a response file; the id is reduced to characters safe in a key (a file name keeps its
+    ``.x12``, others get one)."""
+    name = _UNSAFE.sub("_", response_id)
+    return f"responses/{tenant_id}/{kind}/{name if name.endswith('.x12') else f'{name}.x12'}"
 
 
 def poll_tenant(tenant_id: str, deps: PipelineDeps) -> PollOutcome:
-    """Fetch every response published since the stored cursor, archive each, advance the cursor.
+    """Fetch every response published since the stored cursor, archive each, advance the cursor, acknowledge.
+
+    A failed acknowledgement is counted (``ResponsesAcknowledgeFailed``) and logged by error type; the poll goes on:
+    the files are archived and the cursor is past them, so nothing is lost (the clearinghouse just keeps them).
 
     Raises
     ------
@@ -59,11 +71,27 @@ def poll_tenant(tenant_id: str, deps: PipelineDeps) -> PollOutcome:
         if page.next_cursor is not None and page.next_cursor != cursor:
             cursor = page.next_cursor
             deps.store.put_cursor(tenant_id, cursor)
+        if page.responses and page.next_cursor is not None:  # stored and behind the stored cursor: safe to let go
+            _acknowledge(adapter, tuple(response.response_id for response in page.responses), tenant_id, deps)
         if not page.responses or page.next_cursor is None:
             break
     deps.store.put_cursor(tenant_id, cursor)  # also records when this tenant was last polled
     deps.metrics.count("ResponsesFetched", len(keys), tenant_id=tenant_id)
     return PollOutcome(tenant_id=tenant_id, responses=len(keys), keys=tuple(keys))
+
+
+def _acknowledge(adapter: ClearinghousePort, response_ids: tuple[str, ...], tenant_id: str, deps: PipelineDeps) -> None:
+    """Only after the page is archived and the cursor stored; a failure here loses nothing, so it never stops a poll."""
+    try:
+        adapter.acknowledge(response_ids)
+    except ClearinghouseError as exc:
+        logger.warning(
+            "clearinghouse acknowledge failed",
+            extra={"tenant_id": tenant_id, "responses": len(response_ids), "error_type": type(exc).__name__},
+        )
+        deps.metrics.count("ResponsesAcknowledgeFailed", tenant_id=tenant_id)
+        return
+    deps.metrics.count("ResponsesAcknowledged", len(response_ids), tenant_id=tenant_id)
 
 
 def poll_due_tenants(deps: PipelineDeps) -> list[PollOutcome]:

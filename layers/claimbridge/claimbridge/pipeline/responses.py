@@ -1,23 +1,35 @@
-"""Responses: a 999 or 277CA file in ``responses/<tenant>/<kind>/<id>.x12`` moves the claims it answers.
+"""Responses: a 999, 277CA or 835 file in ``responses/<tenant>/<kind>/<id>.x12`` moves the claims it answers.
 
 Matching: a 999 names our GS06 (AK102) and ST02s (AK202) -> the submission record -> the claims of each ST; a
-277CA names each claim by its patient control number (CLM01 = claim id). What matches nothing is recorded as an
-unmatched item with a metric, never dropped. A file processed once changes nothing the second time (a marker per
-object key; claims already in the target state are skipped, so a retry after a partial run is safe too).
+277CA names each claim by its patient control number (CLM01 = claim id); an 835 names it in CLP01 and moves it to
+PAID / PARTIALLY_PAID / DENIED with the denial category and next action (``claimbridge.remit``), recording the
+payer's claim number (CLP07). What matches nothing is recorded as an unmatched item with a metric, never dropped.
+A file processed once changes nothing the second time (a marker per object key; claims already in the target
+state are skipped, so a retry after a partial run is safe too).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from claimbridge.errors import StateConflict, X12SyntaxError
-from claimbridge.events import BusEventDetail, ClaimAccepted, ClaimRejected
+from claimbridge.errors import StateConflict, TenantError, X12SyntaxError
+from claimbridge.events import (
+    BusEventDetail,
+    ClaimAccepted,
+    ClaimAdjudicated,
+    ClaimRejected,
+    ExplanationOfBenefitWritten,
+)
 from claimbridge.findings import Finding, Severity
-from claimbridge.pipeline.ports import PipelineDeps
+from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
+from claimbridge.remit import Action, ClaimOutcome, ClaimPayment, Outcome, Remittance, classify, parse_835
 from claimbridge.state.models import ClaimState, StoredClaim, SubmissionRecord, transition_allowed
+from claimbridge.writeback import build_eob, eob_key
 from claimbridge.x12 import acks
 
 ACCEPTED_277CA = frozenset({"A1", "A2", "A5"})
@@ -36,6 +48,8 @@ class ResponseOutcome(BaseModel):
     kind: str
     accepted: int = 0
     rejected: int = 0
+    adjudicated: int = 0
+    reversals: int = 0
     unchanged: int = 0
     unmatched: int = 0
     refused: int = 0
@@ -53,7 +67,15 @@ class _Apply:
         self.deps = deps
         self.events: list[BusEventDetail] = []
         self.to_mark: list[StoredClaim] = []
-        self.counts = {"accepted": 0, "rejected": 0, "unchanged": 0, "unmatched": 0, "refused": 0}
+        self.counts = {
+            "accepted": 0,
+            "rejected": 0,
+            "adjudicated": 0,
+            "reversals": 0,
+            "unchanged": 0,
+            "unmatched": 0,
+            "refused": 0,
+        }
 
     def unmatched(self, reference: str, reason: str) -> None:
         self.deps.store.record_unmatched(
@@ -69,6 +91,7 @@ class _Apply:
         codes: Sequence[str],
         finding: Finding | None,
         payer_claim_control_number: str | None = None,
+        adjudication: Outcome | None = None,
     ) -> None:
         """Move one claim to ACCEPTED / REJECTED; skip when already there; refuse (recorded) when not allowed."""
         claim = self.deps.store.get_claim(self.tenant_id, claim_id)
@@ -80,7 +103,7 @@ class _Apply:
                 self.counts["unchanged"] += 1
             else:
                 # Moved by an earlier run whose event publication failed: announce it now.
-                self._announce(claim, target, codes)
+                self._announce(claim, target, codes, adjudication)
             return
         allowed = transition_allowed(claim.state, target)
         findings = (*claim.findings, finding) if finding else None
@@ -99,7 +122,7 @@ class _Apply:
             self.counts["refused"] += 1
             self.deps.metrics.count("TransitionsRefused", tenant_id=self.tenant_id)
             return
-        self._announce(moved, target, codes)
+        self._announce(moved, target, codes, adjudication)
 
     def publish(self) -> None:
         """Put the collected events on the bus, then record them as announced."""
@@ -107,10 +130,25 @@ class _Apply:
         for claim in self.to_mark:
             self.deps.store.mark_announced(claim)
 
-    def _announce(self, claim: StoredClaim, target: ClaimState, codes: Sequence[str]) -> None:
+    def _announce(
+        self, claim: StoredClaim, target: ClaimState, codes: Sequence[str], adjudication: Outcome | None = None
+    ) -> None:
         self.to_mark.append(claim)
         kind: Literal["999", "277CA"] = "999" if self.kind == "999" else "277CA"
-        if target == ClaimState.ACCEPTED:
+        if adjudication is not None and target in ADJUDICATED_STATES:
+            self.counts["adjudicated"] += 1
+            self.events.append(
+                ClaimAdjudicated(
+                    tenant_id=self.tenant_id,
+                    claim_id=claim.claim_id,
+                    outcome=adjudication.outcome.value,  # type: ignore[arg-type]  # REVERSED never gets here
+                    response_key=self.response_key,
+                    category=adjudication.category.value if adjudication.category else None,
+                    action=adjudication.action.value if adjudication.action else None,
+                    reason_codes=tuple(codes),
+                )
+            )
+        elif target == ClaimState.ACCEPTED:
             self.counts["accepted"] += 1
             self.events.append(
                 ClaimAccepted(
@@ -216,6 +254,98 @@ class _Apply:
             else:
                 self.counts["unchanged"] += 1
 
+    def apply_835(self, remittances: Sequence[Remittance]) -> None:
+        """Post every claim payment: PAID / PARTIALLY_PAID / DENIED by ``claimbridge.remit.classify``.
+
+        A reversal (CLP02 22) is counted and not posted: its paired corrected claim (same CLP01) carries the new
+        adjudication; re-posting an already adjudicated claim is left to the correction workflow.
+        """
+        for remittance in remittances:
+            for payment in remittance.claims:
+                outcome = classify(payment)
+                if outcome.outcome == ClaimOutcome.REVERSED:
+                    self.counts["reversals"] += 1
+                    continue
+                codes = tuple(dict.fromkeys(f"{d.group}-{d.carc}" for d in outcome.denials)) + outcome.rarcs
+                claim_id = payment.patient_control_number[:50]
+                self.move(
+                    claim_id,
+                    ClaimState(outcome.outcome.value),
+                    codes=codes,
+                    finding=remittance_finding(outcome),
+                    payer_claim_control_number=payment.payer_claim_control_number,
+                    adjudication=outcome,
+                )
+                self._write_eob(claim_id, payment, outcome, remittance)
+
+    def _write_eob(self, claim_id: str, payment: ClaimPayment, outcome: Outcome, remittance: Remittance) -> None:
+        """The ExplanationOfBenefit of one posted payment, once per (claim, 835 file, CLP position)."""
+        stored = self.deps.store.get_claim(self.tenant_id, claim_id)
+        if stored is None or outcome.outcome == ClaimOutcome.REVERSED:
+            return
+        try:
+            tenant = self.deps.store.get_tenant_config(self.tenant_id)
+        except TenantError:
+            return
+        stem = self.response_key.rsplit("/", 1)[-1].removesuffix(".x12")
+        remit_id = f"{stem}-{payment.position}"
+        key = eob_key(self.tenant_id, claim_id, remit_id)
+        try:
+            self.deps.objects.metadata(self.deps.archive_bucket, key)
+            return  # written by an earlier run of this file
+        except ObjectMissing:
+            pass
+        document = build_eob(
+            stored,
+            payment=payment,
+            outcome=outcome,
+            remittance=remittance,
+            remit_id=remit_id,
+            tenant=tenant,
+            created=self.deps.clock().astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        )
+        self.deps.objects.put(
+            self.deps.archive_bucket, key, json.dumps(document).encode("utf-8"), content_type="application/fhir+json"
+        )
+        self.events.append(
+            ExplanationOfBenefitWritten(
+                tenant_id=self.tenant_id,
+                claim_id=claim_id,
+                remit_id=remit_id,
+                outcome=outcome.outcome.value,  # type: ignore[arg-type]  # REVERSED returned above
+                key=key,
+            )
+        )
+
+
+ADJUDICATED_STATES = frozenset({ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED})
+
+NEXT_ACTION_TEXT = {
+    Action.RESUBMIT_CORRECTED: "correct the claim and send a replacement (frequency 7, REF*F8 = the payer's number)",
+    Action.RESUBMIT_NEW: "correct the claim and send it as a new original claim (frequency 1)",
+    Action.APPEAL: "appeal with the records that support the service",
+    Action.BILL_PATIENT: "bill the patient their responsibility",
+    Action.BILL_OTHER_PAYER: "bill the payer that is responsible (coordination of benefits)",
+    Action.WRITE_OFF: "write the amount off",
+    Action.WORK_QUEUE: "review it in the denial work queue",
+}
+
+
+def remittance_finding(outcome: Outcome) -> Finding | None:
+    """What the biller must do after an 835: denials as errors (DENIED) or warnings (PARTIALLY_PAID), a patient
+    balance as a warning; a claim paid with nothing left to do gets none. Codes only, never amounts or names."""
+    if outcome.category is None and outcome.action is None:
+        return None
+    reasons = " ".join((*(f"{d.group}-{d.carc}" for d in outcome.denials), *outcome.rarcs)) or "no CARC"
+    category = outcome.category.value if outcome.category else "uncategorised"
+    return Finding(
+        rule_id="REMIT-835",
+        severity=Severity.ERROR if outcome.outcome == ClaimOutcome.DENIED else Severity.WARNING,
+        x12_location="835 2100 CLP",
+        message=f"{outcome.outcome.value.lower()} (CLP02 {outcome.status_code}): {category}, {reasons}",
+        fix=NEXT_ACTION_TEXT.get(outcome.action, "") if outcome.action else "",
+    )
+
 
 def _find_st02(record: SubmissionRecord, control_number: str) -> str | None:
     if control_number in record.transaction_claims:
@@ -253,13 +383,15 @@ def process_response_object(bucket: str, key: str, deps: PipelineDeps) -> Respon
         elif kind == "277CA":
             apply.apply_277ca(acks.parse_277ca(text))
         else:
-            apply.unmatched("835", "835 remittance posting is not part of this pipeline step yet; file kept")
+            apply.apply_835(parse_835(text))
     except X12SyntaxError as exc:
         apply.unmatched(exc.x12_location, "the response file could not be read as X12")
     apply.publish()
     counts = apply.counts
-    deps.store.mark_response_processed(tenant_id, key, kind=kind, changed=counts["accepted"] + counts["rejected"])
+    changed = counts["accepted"] + counts["rejected"] + counts["adjudicated"]
+    deps.store.mark_response_processed(tenant_id, key, kind=kind, changed=changed)
     deps.metrics.count("ClaimsAccepted", counts["accepted"], tenant_id=tenant_id)
+    deps.metrics.count("ClaimsAdjudicated", counts["adjudicated"], tenant_id=tenant_id)
     deps.metrics.count("ClaimsRejected", counts["rejected"], tenant_id=tenant_id)
     deps.metrics.count("ResponsesUnmatched", counts["unmatched"], tenant_id=tenant_id)
     deps.metrics.count("ResponsesProcessed", tenant_id=tenant_id)
@@ -269,6 +401,8 @@ def process_response_object(bucket: str, key: str, deps: PipelineDeps) -> Respon
         kind=kind,
         accepted=counts["accepted"],
         rejected=counts["rejected"],
+        adjudicated=counts["adjudicated"],
+        reversals=counts["reversals"],
         unchanged=counts["unchanged"],
         unmatched=counts["unmatched"],
         refused=counts["refused"],

@@ -54,7 +54,7 @@ def clearinghouse_factory(settings: Settings) -> Callable[[TenantConfig], Cleari
             adapter = adapter_for(
                 tenant,
                 sandbox_url=settings.sandbox_url,
-                api_key_loader=(lambda _ref: secret or "") if secret is not None else None,
+                secret_loader=(lambda _ref: secret or "") if secret is not None else None,
             )
             cache[key] = adapter
         return adapter

@@ -1,0 +1,1 @@
+"""Packaged remittance tables (read with importlib.resources)."""
