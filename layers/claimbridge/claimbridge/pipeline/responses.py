@@ -266,7 +266,7 @@ class _Apply:
                 if outcome.outcome == ClaimOutcome.REVERSED:
                     self.counts["reversals"] += 1
                     continue
-                codes = tuple(dict.fromkeys(f"{d.group}-{d.carc}" for d in outcome.denials)) + outcome.rarcs
+                codes = tuple(dict.fromkeys(d.carc for d in outcome.denials)) + outcome.rarcs
                 claim_id = payment.patient_control_number[:50]
                 self.move(
                     claim_id,
@@ -336,7 +336,7 @@ def remittance_finding(outcome: Outcome) -> Finding | None:
     balance as a warning; a claim paid with nothing left to do gets none. Codes only, never amounts or names."""
     if outcome.category is None and outcome.action is None:
         return None
-    reasons = " ".join((*(f"{d.group}-{d.carc}" for d in outcome.denials), *outcome.rarcs)) or "no CARC"
+    reasons = " ".join((*(d.carc for d in outcome.denials), *outcome.rarcs)) or "no CARC"
     category = outcome.category.value if outcome.category else "uncategorised"
     return Finding(
         rule_id="REMIT-835",
