@@ -175,8 +175,22 @@ def remit(remit_settings: dict[str, Any], x12: str = CLEAN_837P) -> tuple[Sandbo
                 "CLMDEP01": ("4", Decimal("355.5"), Decimal(0), Decimal(0), [("CO", "197"), ("CO", "197")]),
             },
         ),
+        (
+            {"claims": {"CLMDEP01": {"outcome": "partial", "denied_lines": [2], "carc": "CO-197", "rarc": "N54"}}},
+            {
+                "CLMSELF1": ("1", Decimal(180), Decimal(180), Decimal(0), []),
+                # line 1 as partial (200 -> 128 paid, PR-2 32), line 2 denied in full
+                "CLMDEP01": (
+                    "1",
+                    Decimal("355.5"),
+                    Decimal(128),
+                    Decimal(32),
+                    [("CO", "45"), ("PR", "2"), ("CO", "197")],
+                ),
+            },
+        ),
     ],
-    ids=["paid", "partial-co45-pr2", "partial-pr1-pr3", "denied-co50-n115", "mixed-co197"],
+    ids=["paid", "partial-co45-pr2", "partial-pr1-pr3", "denied-co50-n115", "mixed-co197", "one-line-denied"],
 )
 def test_sandbox_835_is_pyx12_valid_balanced_and_tied_to_the_837(
     settings: dict[str, Any], expected: dict[str, tuple[str, Decimal, Decimal, Decimal, list[tuple[str, str]]]]

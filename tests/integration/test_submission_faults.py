@@ -4,7 +4,8 @@ throw, 0 claims are lost, 0 interchanges are filed twice, and the polling cursor
 Each scenario drives the template's wiring by hand, the way Lambda would: SubmitQueue messages (received from the
 moto queue, with real receipt handles) -> ``submit_claims``; messages it reports as failed are redelivered once their
 retry is due (the test moves the handler's clock there instead of waiting); then ``poll_clearinghouse`` -> archived
-responses -> ``process_responses``. Waits are injected small: the client's read timeout is 2 s, a held request 3 s.
+responses -> ``process_responses`` (999, 277CA and the sandbox's later 835s, posted by ``claimbridge.remit``).
+Waits are injected small: the client's read timeout is 2 s, a held request 3 s.
 """
 
 from __future__ import annotations
@@ -106,15 +107,18 @@ class Pipeline:
         return summary
 
     # ---------------------------------------------------------------------------------------- stages
-    def ingest(self) -> None:
+    def ingest(self, *extra: str) -> None:
+        """The two demo claims (and the ``extra`` bundles' claims) READY, their Claim Ready events on SubmitQueue."""
         s3 = boto3.client("s3")
         locations = []
-        for name in ("intake-90791.json", "telehealth-90837-home.json"):
+        for name in ("intake-90791.json", "telehealth-90837-home.json", *extra):
             key = f"{TENANT}/{name}"
             s3.put_object(Bucket=self.infra.inbound_bucket, Key=key, Body=(BUNDLES / name).read_bytes())
             locations.append((self.infra.inbound_bucket, key))
         assert ingest_app.lambda_handler(ingest_event(locations), FakeLambdaContext()) == {"batchItemFailures": []}
-        assert {self.state(claim_id) for claim_id in CLAIMS} == {ClaimState.READY}
+        ready = [e["detail"]["claim_id"] for e in self.infra.bus_events() if e["detail-type"] == "Claim Ready"]
+        assert set(CLAIMS) <= set(ready)
+        assert {self.state(claim_id) for claim_id in ready} == {ClaimState.READY}
 
     def receive(self, *, visibility: int = 360) -> dict[str, Any]:
         """The visible SubmitQueue messages as the Lambda SQS poller hands them over (they stay in flight for
@@ -433,42 +437,70 @@ def test_faults_277ca_rejects_one_claim(pipeline: Pipeline) -> None:
     pipeline.assert_settled({CLAIMS[0]: ClaimState.REJECTED, CLAIMS[1]: ClaimState.ACCEPTED})
 
 
+PAID = dict.fromkeys(CLAIMS, ClaimState.PAID)
+EM_CLAIM = claim_id_for(TENANT, "Claim/clm-3")  # two service lines (99214 + 90833)
+
+
 @pytest.mark.parametrize(
-    ("remit", "statuses"),
+    ("remit", "expected", "categories", "codes"),
     [
-        ({"after_listings": 2}, {"1"}),
-        ({"after_listings": 3, "default": {"outcome": "partial", "patient_responsibility": "PR-3"}}, {"1"}),
-        ({"after_listings": 2, "default": {"outcome": "denied", "carc": "CO-50", "rarc": "N115"}}, {"4"}),
+        ({"after_listings": 2}, PAID, {None}, set()),
+        (
+            # CO-45 + a copay is a paid claim with a patient balance (claimbridge.remit)
+            {"after_listings": 3, "default": {"outcome": "partial", "patient_responsibility": "PR-3"}},
+            PAID,
+            {"patient_responsibility"},
+            set(),
+        ),
+        (
+            {"after_listings": 2, "default": {"outcome": "denied", "carc": "CO-50", "rarc": "N115"}},
+            dict.fromkeys(CLAIMS, ClaimState.DENIED),
+            {"documentation"},
+            {"CO-50"},
+        ),
         (
             {"after_listings": 4, "claims": {CLAIMS[0]: {"outcome": "denied", "carc": "CO-197", "rarc": "M62"}}},
-            {"1", "4"},
+            {CLAIMS[0]: ClaimState.DENIED, CLAIMS[1]: ClaimState.PAID},
+            {"authorization", None},
+            {"CO-197"},
+        ),
+        (
+            {"after_listings": 2, "claims": {EM_CLAIM: {"outcome": "partial", "denied_lines": [2], "carc": "CO-197"}}},
+            {**PAID, EM_CLAIM: ClaimState.PARTIALLY_PAID},
+            {"authorization", None},
+            {"CO-197"},
         ),
     ],
-    ids=["paid", "partial", "denied", "paid-and-denied"],
+    ids=["paid", "partial-co45-pr3", "denied-co50", "paid-and-denied-co197", "one-line-denied"],
 )
-def test_faults_835s_published_later_are_archived_and_kept(
-    pipeline: Pipeline, remit: dict[str, Any], statuses: set[str]
+def test_faults_835s_published_later_are_archived_once_and_posted(
+    pipeline: Pipeline,
+    remit: dict[str, Any],
+    expected: dict[str, ClaimState],
+    categories: set[str | None],
+    codes: set[str],
 ) -> None:
     # Given 835s published a few listings after the 277CA
-    pipeline.ingest()
+    pipeline.ingest(*(["em-99214-90833.json"] if EM_CLAIM in expected else []))
     pipeline.faults(remit=remit)
 
     # When the claims are submitted and the poller runs a few times
     assert pipeline.submit_until_settled() == 1
     pipeline.poll_and_process(polls=4)
 
-    # Then the 835 came after the 277CA, is archived under responses/<tenant>/835/, valid and for our claims; the
-    # 835 step (issue 7) is not here yet, so process_responses keeps it as an unmatched file, counted, not lost
+    # Then the 835 came after the 277CA, is archived under responses/<tenant>/835/, pyx12-valid and for our claims,
+    # and process_responses posted it: each claim adjudicated as the sandbox's payer decided, with its codes
     assert pipeline.kinds() == ["277CA", "835", "999"]
     (key,) = pipeline.infra.archive_keys(f"responses/{TENANT}/835/")
     text = pipeline.infra.archive_text(key)
     assert validate_835(text) == []
-    clp = [segment for segment in read_segments(text) if segment.tag == "CLP"]
-    assert sorted(segment.element(1) for segment in clp) == sorted(CLAIMS)
-    assert {segment.element(2) for segment in clp} == statuses
-    kept = [u for u in pipeline.infra.store.list_unmatched(TENANT) if u.kind == "835"]
-    assert [u.response_key for u in kept] == [key]
-    pipeline.assert_settled(ACCEPTED)
+    assert sorted(segment.element(1) for segment in read_segments(text) if segment.tag == "CLP") == sorted(expected)
+    adjudicated = [e["detail"] for e in pipeline.infra.bus_events() if e["detail-type"] == "Claim Adjudicated"]
+    assert {d["claim_id"]: d["outcome"] for d in adjudicated} == {c: s.value for c, s in expected.items()}
+    assert {d["category"] for d in adjudicated} == categories
+    assert {code for d in adjudicated for code in d["reason_codes"]} == codes
+    assert pipeline.infra.store.list_unmatched(TENANT) == []
+    pipeline.assert_settled(expected)
 
 
 @pytest.mark.parametrize(
@@ -492,10 +524,11 @@ def test_faults_polling_failures_never_skip_a_report(pipeline: Pipeline, faults:
     # When the poller runs until the fault has passed
     summaries = pipeline.poll_and_process(polls=4)
 
-    # Then at least one poll failed, and still every report was archived once, in order, and processed
+    # Then at least one poll failed, and still every report was archived once, in order, and processed (the 835
+    # posted: both claims PAID)
     assert any(summary["failed"] for summary in summaries)
     assert pipeline.kinds() == ["277CA", "835", "999"]
-    pipeline.assert_settled(ACCEPTED)
+    pipeline.assert_settled(PAID)
 
 
 def test_faults_everything_at_once(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -517,9 +550,9 @@ def test_faults_everything_at_once(pipeline: Pipeline, monkeypatch: pytest.Monke
     assert pipeline.submit_until_settled() == 5
     pipeline.poll_and_process(polls=5)
 
-    # Then one copy was filed and replayed to the last retry, one claim is REJECTED, the other ACCEPTED with its
-    # 835 kept, and no report was skipped or archived twice
+    # Then one copy was filed and replayed to the last retry, one claim is REJECTED, the other PAID by its 835
+    # (CO-45 and a coinsurance: a patient balance), and no report was skipped or archived twice
     summary = pipeline.taken()
     assert (len(summary["taken"]), summary["counts"]["replays"]) == (1, 1)
     assert pipeline.kinds() == ["277CA", "835", "999"]
-    pipeline.assert_settled({CLAIMS[0]: ClaimState.ACCEPTED, CLAIMS[1]: ClaimState.REJECTED})
+    pipeline.assert_settled({CLAIMS[0]: ClaimState.PAID, CLAIMS[1]: ClaimState.REJECTED})

@@ -10,6 +10,8 @@ Outcome per claim (``RemitOutcome``, set through the sandbox's control endpoint)
 ``denied``
     CLP02 ``4``; every line adjusted in full by one CARC (default ``CO-197``, e.g. ``CO-50``) and, when given, a
     RARC (2110 ``LQ*HE``).
+``denied_lines``
+    with ``paid`` or ``partial``: these lines denied as above, the others paid (a claim paid in part).
 
 Balancing (005010X221A1 section 1.10.2): per line SVC02 - sum(CAS) = SVC03; per claim CLP03 - sum(CAS of the claim
 and its lines) = CLP04 and CLP05 = the PR adjustments; per transaction BPR02 = sum(CLP04) - sum(PLB) (this sandbox
@@ -57,6 +59,9 @@ class RemitOutcome(BaseModel):
     patient_percent: _PERCENT = Decimal(20)
     carc: Annotated[str, Field(pattern=CARC_PATTERN)] = "CO-197"
     rarc: Annotated[str | None, Field(pattern=RARC_PATTERN)] = None
+    denied_lines: Annotated[tuple[Annotated[int, Field(ge=1)], ...], Field(max_length=50)] = ()
+    """Service lines (1-based, in 837 order) denied with ``carc``/``rarc`` while the others are ``paid``/``partial``:
+    a claim the payer paid in part."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +155,12 @@ def adjudicate(remit: RemitClaim) -> ClaimRemit:
     """The payer's decision on one claim, balanced line by line and for the claim."""
     outcome = remit.outcome
     lines: list[LineRemit] = []
-    for line in remit.claim.lines:
+    for number, line in enumerate(remit.claim.lines, start=1):
         charge = _cents(line.charge)
-        if outcome.outcome == "paid":
+        if outcome.outcome == "denied" or number in outcome.denied_lines:
+            group, reason = outcome.carc.split("-", 1)
+            lines.append(LineRemit(line, Decimal(0), (Adjustment(group, reason, charge),), None, outcome.rarc))
+        elif outcome.outcome == "paid":
             lines.append(LineRemit(line, charge, (), None, None))
         elif outcome.outcome == "partial":
             contractual = _share(charge, outcome.contractual_percent)
@@ -167,9 +175,6 @@ def adjudicate(remit: RemitClaim) -> ClaimRemit:
                 if adjustment.amount
             )
             lines.append(LineRemit(line, allowed - patient, adjustments, allowed, None))
-        else:
-            group, reason = outcome.carc.split("-", 1)
-            lines.append(LineRemit(line, Decimal(0), (Adjustment(group, reason, charge),), None, outcome.rarc))
     charge = _cents(remit.claim.total_charge)
     difference = charge - sum((_cents(line.line.charge) for line in lines), Decimal(0))
     claim_adjustments: tuple[Adjustment, ...] = ()
@@ -184,7 +189,7 @@ def adjudicate(remit: RemitClaim) -> ClaimRemit:
     )
     return ClaimRemit(
         remit=remit,
-        status="4" if outcome.outcome == "denied" else "1",
+        status="4" if outcome.outcome == "denied" or (lines and not paid) else "1",
         charge=charge,
         paid=paid,
         patient_responsibility=patient,
