@@ -161,7 +161,7 @@ def test_local_pipeline_report_and_logs_carry_no_patient_data(repo_root: Path, o
     assert [value for value in phi if value in report or value in outcome.log] == []
 
 
-def test_run_demo_exits_zero_and_writes_837p_999_277ca(
+def test_run_demo_exits_zero_and_shows_the_whole_lifecycle(
     repo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given an empty output folder, and one claim per example bundle
@@ -170,11 +170,16 @@ def test_run_demo_exits_zero_and_writes_837p_999_277ca(
     # When `make run` does its work
     status = run_demo(tmp_path / "out")
 
-    # Then every example claim was accepted and the files are where the table says
+    # Then every example claim ended as the demo scenario says (paid, paid in part, denied, rejected), and the
+    # files are where the table says: 837P, 999, 277CA, 835, and the FHIR ClaimResponses and EOBs for the EHR
     printed = capsys.readouterr().out
     assert status == 0
-    assert f"{claims}/{claims} claim(s) ACCEPTED" in printed
-    for folder in ("837p", "999", "277ca"):
+    assert f"{claims}/{claims} claim(s) in the state the demo scenario expects" in printed
+    assert "states: 1 DENIED, 1 PAID, 1 PARTIALLY_PAID, 1 REJECTED" in printed
+    assert "denied (CLP02 4): credentialing, CO-16 N290 -> RESUBMIT_CORRECTED" in printed
+    assert len(list((tmp_path / "out" / "eob").rglob("*.json"))) == 3
+    assert len(list((tmp_path / "out" / "claimresponse").rglob("*.json"))) >= 4 * 4
+    for folder in ("837p", "999", "277ca", "835"):
         assert list((tmp_path / "out" / folder).glob("*.x12")), folder
         assert str(tmp_path / "out" / folder) in printed
 
@@ -188,10 +193,10 @@ def test_run_demo_over_sftp_reaches_the_same_sandbox_as_a_mailbox(
     # When `make run PROTOCOL=sftp` does its work
     status = run_demo(tmp_path / "out", protocol="sftp")
 
-    # Then every claim was accepted through the mailbox: the 999/277CA came back as mailbox files
+    # Then every claim got its answer through the mailbox: the 999/277CA came back as mailbox files
     printed = capsys.readouterr().out
     assert status == 0
     assert "sandbox clearinghouse sftp://127.0.0.1:" in printed
-    assert f"{claims}/{claims} claim(s) ACCEPTED" in printed
+    assert f"{claims}/{claims} claim(s) in the state the demo scenario expects" in printed
     assert [p.name.split("-", 1)[1] for p in sorted((tmp_path / "out" / "999").glob("*.x12"))] == ["999.x12"]
     assert [p.name.split("-", 1)[1] for p in sorted((tmp_path / "out" / "277ca").glob("*.x12"))] == ["277CA.x12"]

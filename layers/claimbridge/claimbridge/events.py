@@ -219,6 +219,7 @@ WRITE_BACK_DETAIL_TYPES = (
     "Claim Accepted",
     "Claim Rejected",
     "Claim Adjudicated",
+    "Claim Failed To Send",
 )
 """Claim events that mean a state change the EHR must hear about (the template's WriteBackRule lists the same)."""
 
@@ -236,7 +237,13 @@ class ClaimChangedEvent(EventBridgeModel):
 
     source: Literal["claimbridge"]
     detail_type: Literal[
-        "Claim Ready", "Claim Held", "Claim Submitted", "Claim Accepted", "Claim Rejected", "Claim Adjudicated"
+        "Claim Ready",
+        "Claim Held",
+        "Claim Submitted",
+        "Claim Accepted",
+        "Claim Rejected",
+        "Claim Adjudicated",
+        "Claim Failed To Send",
     ] = Field(alias="detail-type")
     detail: ClaimChangedDetail
 

@@ -5,13 +5,16 @@ the handlers (run in-process by :mod:`claimbridge.local.router`). The demo tenan
 under ``events/bundles/`` is uploaded to ``s3://<inbound>/<tenant>/``, and the router drains the queues and polls the
 clearinghouse until the claims' states stop moving. Then the 837P, 999 and 277CA files are copied from the archive
 bucket into ``<out>/837p``, ``<out>/999`` and ``<out>/277ca`` and a table of claims (ids, payer key, state; no PHI)
-is printed. The exit status is 0 only if every claim ended ACCEPTED.
+is printed. ``run_demo`` also tells the sandbox how to answer each example claim (``DEMO_SCENARIO``: paid with a
+copay, paid in part, denied, rejected by the 277CA), so the table shows the whole lifecycle; its exit status is 0
+only if every claim ended in the state the scenario expects.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +22,12 @@ from typing import IO
 
 from claimbridge.local.redate import redate_bundle
 from claimbridge.local.router import DrainReport, LocalRouter
+from claimbridge.local.sandbox import FaultRequest, RemitControl, SandboxState
+from claimbridge.local.sandbox_remits import RemitOutcome
 from claimbridge.local.sandbox_sftp import SftpSandboxClearinghouse
 from claimbridge.local.stack import LocalStack, LocalStackError
-from claimbridge.state import ClaimState, DynamoClaimStore
+from claimbridge.mapping import claim_id_for
+from claimbridge.state import ClaimState, DynamoClaimStore, StoredClaim
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
 
 ARCHIVE_DOWNLOADS = {
@@ -30,6 +36,7 @@ ARCHIVE_DOWNLOADS = {
     "277ca": "responses/{tenant}/277CA/",
     "835": "responses/{tenant}/835/",
     "claimresponse": "outbound/{tenant}/ClaimResponse/",
+    "eob": "outbound/{tenant}/ExplanationOfBenefit/",
     "quarantine": "quarantine/{tenant}/",
 }
 """Local folder under ``out`` -> archive prefix copied into it."""
@@ -40,12 +47,30 @@ MAX_LISTED_FILES = 5
 
 @dataclass(frozen=True)
 class ClaimRow:
-    """One line of the demo's claim table: identifiers and state only."""
+    """One line of the demo's claim table: identifiers, state and what the payer/clearinghouse said (codes only)."""
 
     source_key: str
     claim_id: str
     payer: str
     state: str
+    detail: str = ""
+
+
+DEMO_SCENARIO: dict[str, tuple[ClaimState, RemitOutcome | None]] = {
+    "Claim/clm-1": (ClaimState.PAID, RemitOutcome(outcome="paid", patient_responsibility="PR-3")),
+    "Claim/clm-2": (ClaimState.DENIED, RemitOutcome(outcome="denied", carc="CO-16", rarc="N290")),
+    "Claim/clm-3": (ClaimState.PARTIALLY_PAID, RemitOutcome(outcome="paid", denied_lines=(2,), carc="CO-50")),
+    "Claim/clm-cob": (ClaimState.REJECTED, None),
+}
+"""How the sandbox answers each example claim in ``make run``: an 835 outcome, or ``None`` = a 277CA rejection."""
+
+
+def configure_sandbox(state: SandboxState, tenant_id: str) -> dict[str, ClaimState]:
+    """Tell the sandbox the demo scenario (835s published with the 999/277CA); returns the expected final states."""
+    outcomes = {claim_id_for(tenant_id, source): outcome for source, (_, outcome) in DEMO_SCENARIO.items() if outcome}
+    rejected = [claim_id_for(tenant_id, source) for source, (_, outcome) in DEMO_SCENARIO.items() if not outcome]
+    state.apply_faults(FaultRequest(remit=RemitControl(after_listings=0, claims=outcomes), reject_claims=rejected))
+    return {source: expected for source, (expected, _) in DEMO_SCENARIO.items()}
 
 
 @dataclass
@@ -63,9 +88,16 @@ class PipelineRun:
     def settled(self) -> bool:
         return bool(self.drains) and self.drains[-1].settled
 
+    expected: dict[str, ClaimState] = field(default_factory=dict)
+
     @property
     def all_accepted(self) -> bool:
         return bool(self.claims) and all(row.state == ClaimState.ACCEPTED for row in self.claims)
+
+    @property
+    def as_expected(self) -> int:
+        """Claims in the state the scenario expects (ACCEPTED for a claim the scenario does not name)."""
+        return sum(row.state == self.expected.get(row.source_key, ClaimState.ACCEPTED) for row in self.claims)
 
 
 def example_bundles(repo_root: Path) -> list[Path]:
@@ -94,11 +126,17 @@ def list_claims(stack: LocalStack, tenant_id: str) -> list[ClaimRow]:
     """Every claim of the tenant, whatever its state, ordered by source."""
     store = DynamoClaimStore(stack.dynamodb(), stack.claims_table)
     rows = [
-        ClaimRow(claim.source_key, claim.claim_id, claim.payer_key or "-", str(claim.state))
+        ClaimRow(claim.source_key, claim.claim_id, claim.payer_key or "-", str(claim.state), _detail(claim))
         for state in ClaimState
         for claim in store.claims_in_state(tenant_id, state, limit=1000)
     ]
     return sorted(rows, key=lambda row: (row.source_key, row.claim_id))
+
+
+def _detail(claim: StoredClaim) -> str:
+    """The latest clearinghouse or payer verdict of a claim (rule id + message: codes, never PHI)."""
+    verdicts = [f for f in claim.findings if f.rule_id in ("REMIT-835", "ACK-277CA", "ACK-999")]
+    return verdicts[-1].message if verdicts else ""
 
 
 def settle(stack: LocalStack, router: LocalRouter, tenant_id: str) -> tuple[list[DrainReport], list[ClaimRow]]:
@@ -154,12 +192,13 @@ def run_pipeline(
 
 def render_report(run: PipelineRun, out_dir: Path) -> str:
     """The table and file summary ``make run`` prints (identifiers, payer keys and states only)."""
-    header = ClaimRow("source", "claim id", "payer", "state")
+    header = ClaimRow("source", "claim id", "payer", "state", "clearinghouse / payer said")
     rows = [header, *run.claims]
-    widths = [max(len(getattr(row, name)) for row in rows) for name in ("source_key", "claim_id", "payer", "state")]
+    names = ("source_key", "claim_id", "payer", "state", "detail")
+    widths = [max(len(getattr(row, name)) for row in rows) for name in names]
 
     def line(row: ClaimRow) -> str:
-        cells = (row.source_key, row.claim_id, row.payer, row.state)
+        cells = (row.source_key, row.claim_id, row.payer, row.state, row.detail)
         return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
 
     lines = [
@@ -182,8 +221,13 @@ def render_report(run: PipelineRun, out_dir: Path) -> str:
         lines.append(f"dead letters: {', '.join(f'{queue}={count}' for queue, count in sorted(dead.items()))}")
     if not run.settled:
         lines.append("the pipeline did not settle within the round limit")
-    accepted = sum(row.state == ClaimState.ACCEPTED for row in run.claims)
-    lines.append(f"{accepted}/{len(run.claims)} claim(s) ACCEPTED")
+    by_state = Counter(row.state for row in run.claims)
+    lines.append("states: " + ", ".join(f"{count} {state}" for state, count in sorted(by_state.items())))
+    if run.expected:
+        lines.append(f"{run.as_expected}/{len(run.claims)} claim(s) in the state the demo scenario expects")
+    else:
+        accepted = sum(row.state == ClaimState.ACCEPTED for row in run.claims)
+        lines.append(f"{accepted}/{len(run.claims)} claim(s) ACCEPTED")
     return "\n".join(lines) + "\n"
 
 
@@ -201,13 +245,14 @@ def sftp_tenant(stack: LocalStack, sftp: SftpSandboxClearinghouse, base: TenantC
 def run_demo(out_dir: Path, *, protocol: str = "http") -> int:
     """``claimbridge demo --out DIR [--protocol http|sftp]``: the sandbox clearinghouse over its HTTP API (the demo
     tenant's ``sandbox`` kind) or as an SFTP mailbox (the tenant switched to ``sftp``). 0 only if every example claim
-    ended ACCEPTED (1 otherwise, 2: no stack)."""
+    ended in the state ``DEMO_SCENARIO`` expects (1 otherwise, 2: no stack)."""
     from claimbridge.local.sandbox import SandboxClearinghouse  # noqa: PLC0415 - the demo's other server
 
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path = out_dir / "logs" / "functions.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     sandbox = SandboxClearinghouse()
+    expected = configure_sandbox(sandbox.state, load_tenant_config(DEMO_TENANT_FILE).tenant_id)
     sftp = SftpSandboxClearinghouse(state=sandbox.state, synchronous_pickup=True) if protocol == "sftp" else None
     stack: LocalStack | None = None
     try:
@@ -226,6 +271,7 @@ def run_demo(out_dir: Path, *, protocol: str = "http") -> int:
             run = run_pipeline(
                 stack, example_bundles(stack.repo_root), out_dir=out_dir, tenant=tenant, log_stream=log_stream
             )
+        run.expected = expected
         sys.stdout.write(render_report(run, out_dir))
         sys.stdout.write(f"function logs: {log_path}\n")
     finally:
@@ -234,4 +280,4 @@ def run_demo(out_dir: Path, *, protocol: str = "http") -> int:
         if sftp is not None:
             sftp.stop()
         sandbox.stop()
-    return 0 if run.all_accepted and run.settled else 1
+    return 0 if run.settled and run.claims and run.as_expected == len(run.claims) else 1

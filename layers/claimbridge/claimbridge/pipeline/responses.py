@@ -342,7 +342,8 @@ def remittance_finding(outcome: Outcome) -> Finding | None:
         rule_id="REMIT-835",
         severity=Severity.ERROR if outcome.outcome == ClaimOutcome.DENIED else Severity.WARNING,
         x12_location="835 2100 CLP",
-        message=f"{outcome.outcome.value.lower()} (CLP02 {outcome.status_code}): {category}, {reasons}",
+        message=f"{outcome.outcome.value.lower()} (CLP02 {outcome.status_code}): {category}, {reasons}"
+        + (f" -> {outcome.action.value}" if outcome.action else ""),
         fix=NEXT_ACTION_TEXT.get(outcome.action, "") if outcome.action else "",
     )
 

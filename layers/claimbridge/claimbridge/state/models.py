@@ -50,8 +50,11 @@ ALLOWED_TRANSITIONS: Mapping[ClaimState, frozenset[ClaimState]] = {
     _S.READY: frozenset({_S.SUBMITTED, _S.RECEIVED, _S.CLOSED, _S.FAILED_TO_SEND}),
     # Retries exhausted (or the account refused): resend the same interchange (-> READY), or give up (-> CLOSED).
     # An answer lost on the way back can hide that the clearinghouse took it: its 999/277CA then moves the claim on.
-    _S.FAILED_TO_SEND: frozenset({_S.READY, _S.CLOSED, _S.ACCEPTED, _S.REJECTED}),
-    _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED}),
+    _S.FAILED_TO_SEND: frozenset(
+        {_S.READY, _S.CLOSED, _S.ACCEPTED, _S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED}
+    ),
+    # An 835 can come before (or instead of) the 277CA that accepted the claim: adjudicated implies accepted.
+    _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED}),
     # A clearinghouse acceptance (277CA A1) can still be followed by the payer's own rejection (A3/A7).
     _S.ACCEPTED: frozenset({_S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED}),
     _S.REJECTED: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED}),
