@@ -29,7 +29,7 @@ from claimbridge.clearinghouse import (
     SftpTimeouts,
 )
 from claimbridge.clearinghouse.sftp import credentials_document
-from claimbridge.local.sandbox import SandboxClearinghouse
+from claimbridge.local.sandbox import FaultRequest, RemitControl, SandboxClearinghouse
 from claimbridge.local.sandbox_sftp import DropAt, SftpSandboxClearinghouse
 from claimbridge.pipeline.poll import poll_tenant
 from claimbridge.pipeline.ports import CountingMetrics
@@ -186,6 +186,22 @@ def test_sftp_acknowledge_moves_responses_to_fetched(
     assert _files(outbound) == []
     assert _files(outbound / "fetched") == names
     assert adapter.fetch_responses(None).responses == ()
+
+
+def test_sftp_later_835_is_published_at_the_listing_it_is_due_as_over_http(
+    sftp_sandbox: SftpSandboxClearinghouse, adapter: SftpClearinghouse
+) -> None:
+    # Given 835s switched on for the second listing after a submission
+    sftp_sandbox.state.apply_faults(FaultRequest(remit=RemitControl(after_listings=2)))
+    adapter.submit(clean_837p(), idempotency_key=KEY)
+    sftp_sandbox.settle()
+    # When the mailbox is listed (fetched) twice
+    first = adapter.fetch_responses(None)
+    second = adapter.fetch_responses(first.next_cursor)
+    # Then the 999/277CA come first and the 835 appears at the second listing, after the cursor (never skipped)
+    assert [r.kind for r in first.responses] == ["999", "277CA"]
+    assert [r.kind for r in second.responses] == ["835"]
+    assert second.responses[0].content.startswith("ISA")
 
 
 def test_sftp_fetch_skips_files_of_unknown_kind_but_moves_past_them(

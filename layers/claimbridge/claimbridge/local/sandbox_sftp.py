@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -178,6 +178,14 @@ class _MailboxSFTPServer(asyncssh.SFTPServer):
     async def open56(self, path: bytes, desired_access: int, flags: int, attrs: asyncssh.SFTPAttrs) -> object:
         await self._check_open(path, writing=bool(desired_access & _WRITE_ACCESS))
         return super().open56(path, desired_access, flags, attrs)
+
+    async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:
+        """Listing ``outbound/`` is this mailbox's "reports listing": 835s due at it are published and mirrored
+        first, as the HTTP sandbox does on ``GET /reports`` (same behaviour over both protocols)."""
+        if _virtual(path).rstrip("/") == _OUTBOUND and self._sandbox.service.release_remits(listing=True):
+            await asyncio.get_running_loop().run_in_executor(None, self._sandbox.settle)
+        async for name in super().scandir(path):
+            yield name
 
     async def rename(self, oldpath: bytes, newpath: bytes) -> None:
         await self._move(oldpath, newpath, replace=False)
