@@ -107,3 +107,29 @@ def test_835_for_an_unknown_claim_is_kept_as_unmatched(infra: Infra, demo_tenant
     post_835(infra, "stranger", b.claim("CBNOSUCHCLAIM0000001", "1", "100", "100"), total="100")
     unmatched = infra.store.list_unmatched(TENANT)
     assert [(u.kind, u.reference) for u in unmatched] == [("835", "CLM01 CBNOSUCHCLAIM0000001")]
+
+
+def test_835_reversal_undoes_the_posting_and_the_corrected_claim_posts_again(
+    infra: Infra, demo_tenant: TenantConfig, sandbox: SandboxClearinghouse
+) -> None:
+    # Given a claim an earlier 835 paid
+    accepted_claim(infra)
+    post_835(infra, "first", b.claim(CLAIM_ID, "1", "200", "200", payer_claim="ICN900"), total="200")
+
+    # When a later 835 reverses that payment (CLP02 22) and sends the corrected claim: denied CO-50
+    reversal = b.claim(CLAIM_ID, "22", "-200", "-200", payer_claim="ICN900")
+    corrected = b.claim(CLAIM_ID, "4", "200", "0", payer_claim="ICN901", adjustments=[b.cas("CO", ("50", "200"))])
+    post_835(infra, "second", reversal, corrected, total="-200")
+
+    # Then the history shows the posting undone and the corrected adjudication, and the claim is DENIED
+    stored = infra.store.get_claim(TENANT, CLAIM_ID)
+    assert stored is not None
+    assert (stored.state, stored.payer_claim_control_number) == (ClaimState.DENIED, "ICN901")
+    moves = [(h.from_state, h.to_state) for h in infra.store.history(TENANT, CLAIM_ID) if not h.refused]
+    assert moves[-3:] == [
+        (ClaimState.ACCEPTED, ClaimState.PAID),
+        (ClaimState.PAID, ClaimState.ACCEPTED),
+        (ClaimState.ACCEPTED, ClaimState.DENIED),
+    ]
+    # and one EOB per posted payment (the reversal itself posts none)
+    assert len(infra.archive_keys(f"outbound/{TENANT}/ExplanationOfBenefit/{CLAIM_ID}/")) == 2

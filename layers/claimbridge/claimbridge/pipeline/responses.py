@@ -27,7 +27,16 @@ from claimbridge.events import (
 )
 from claimbridge.findings import Finding, Severity
 from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
-from claimbridge.remit import Action, ClaimOutcome, ClaimPayment, Outcome, Remittance, classify, parse_835
+from claimbridge.remit import (
+    Action,
+    ClaimOutcome,
+    ClaimPayment,
+    Outcome,
+    Remittance,
+    classify,
+    pair_reversals,
+    parse_835,
+)
 from claimbridge.state.models import ClaimState, StoredClaim, SubmissionRecord, transition_allowed
 from claimbridge.writeback import build_eob, eob_key
 from claimbridge.x12 import acks
@@ -257,14 +266,16 @@ class _Apply:
     def apply_835(self, remittances: Sequence[Remittance]) -> None:
         """Post every claim payment: PAID / PARTIALLY_PAID / DENIED by ``claimbridge.remit.classify``.
 
-        A reversal (CLP02 22) is counted and not posted: its paired corrected claim (same CLP01) carries the new
-        adjudication; re-posting an already adjudicated claim is left to the correction workflow.
+        A reversal (CLP02 22) undoes the claim's posting first (PAID / PARTIALLY_PAID / DENIED -> ACCEPTED, audited);
+        the corrected claim the payer pairs with it (same CLP01) then posts like any other payment.
         """
         for remittance in remittances:
+            for pair in pair_reversals(remittance.claims):
+                self.counts["reversals"] += 1
+                self._reverse(pair.reversal.patient_control_number[:50])
             for payment in remittance.claims:
                 outcome = classify(payment)
                 if outcome.outcome == ClaimOutcome.REVERSED:
-                    self.counts["reversals"] += 1
                     continue
                 codes = tuple(dict.fromkeys(d.carc for d in outcome.denials)) + outcome.rarcs
                 claim_id = payment.patient_control_number[:50]
@@ -277,6 +288,23 @@ class _Apply:
                     adjudication=outcome,
                 )
                 self._write_eob(claim_id, payment, outcome, remittance)
+
+    def _reverse(self, claim_id: str) -> None:
+        """Undo the posting of an adjudicated claim (a later file's reversal; unknown claims go to unmatched)."""
+        claim = self.deps.store.get_claim(self.tenant_id, claim_id)
+        if claim is None:
+            self.unmatched(f"CLM01 {claim_id}", "reversal (CLP02 22) for no claim of the tenant")
+            return
+        if claim.state not in ADJUDICATED_STATES:
+            self.counts["unchanged"] += 1  # nothing posted to undo (or undone by an earlier run of this file)
+            return
+        # A lost race raises StateConflict: the message is retried and re-reads the claim.
+        self.deps.store.transition(
+            claim,
+            ClaimState.ACCEPTED,
+            reason=f"{self.kind} {self.response_key}: reversal (CLP02 22) of the earlier posting",
+            actor=f"clearinghouse-{self.kind}",
+        )
 
     def _write_eob(self, claim_id: str, payment: ClaimPayment, outcome: Outcome, remittance: Remittance) -> None:
         """The ExplanationOfBenefit of one posted payment, once per (claim, 835 file, CLP position)."""

@@ -58,9 +58,10 @@ ALLOWED_TRANSITIONS: Mapping[ClaimState, frozenset[ClaimState]] = {
     # A clearinghouse acceptance (277CA A1) can still be followed by the payer's own rejection (A3/A7).
     _S.ACCEPTED: frozenset({_S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED}),
     _S.REJECTED: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED}),
-    _S.PAID: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED}),
-    _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.CORRECTED, _S.VOIDED, _S.CLOSED}),
-    _S.DENIED: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED}),
+    # An 835 reversal (CLP02 22) undoes a posting: back to ACCEPTED, where the payer's corrected claim posts again.
+    _S.PAID: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED, _S.ACCEPTED}),
+    _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.CORRECTED, _S.VOIDED, _S.CLOSED, _S.ACCEPTED}),
+    _S.DENIED: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED, _S.ACCEPTED}),
     _S.CORRECTED: frozenset({_S.SUBMITTED}),
     _S.VOIDED: frozenset({_S.CLOSED}),
     _S.CLOSED: frozenset(),
