@@ -281,7 +281,7 @@ def test_store_failed_to_send_keeps_the_interchange_and_goes_back_to_ready_or_cl
     assert worklist == [carried.claim_id]
 
 
-@pytest.mark.parametrize("target", [ClaimState.SUBMITTED, ClaimState.HELD, ClaimState.PAID, ClaimState.RECEIVED])
+@pytest.mark.parametrize("target", [ClaimState.SUBMITTED, ClaimState.HELD, ClaimState.CORRECTED, ClaimState.RECEIVED])
 def test_store_failed_to_send_leaves_only_by_resend_close_or_a_response(infra: Infra, target: ClaimState) -> None:
     # Given a FAILED_TO_SEND claim
     failed = infra.store.transition(ready_in_interchange(infra), ClaimState.FAILED_TO_SEND, reason="x", actor="t")
@@ -293,7 +293,7 @@ def test_store_failed_to_send_leaves_only_by_resend_close_or_a_response(infra: I
     assert infra.store.history(TENANT, failed.claim_id)[-1].refused
 
 
-@pytest.mark.parametrize("target", [ClaimState.ACCEPTED, ClaimState.REJECTED])
+@pytest.mark.parametrize("target", [ClaimState.ACCEPTED, ClaimState.REJECTED, ClaimState.PAID, ClaimState.DENIED])
 def test_store_response_for_a_failed_to_send_claim_makes_its_interchange_the_submission(
     infra: Infra, target: ClaimState
 ) -> None:

@@ -65,6 +65,10 @@ if TYPE_CHECKING:
 
 MAX_CONTROL_NUMBER = 999_999_999
 _BATCH_GET_LIMIT = 100
+_ANSWERED_STATES = frozenset(
+    {ClaimState.ACCEPTED, ClaimState.REJECTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED}
+)
+"""States only a clearinghouse or payer answer leads to: reaching one proves the interchange was taken."""
 _BATCH_GET_ATTEMPTS = 5
 _BATCH_GET_BACKOFF_SECONDS = 0.05
 _FINDINGS = TypeAdapter(tuple[Finding, ...])
@@ -661,7 +665,7 @@ class DynamoClaimStore:
             update["claim"] = claim
         if to_state == ClaimState.SUBMITTED:
             update["pending_submission_id"] = None
-        elif current.state == ClaimState.FAILED_TO_SEND and to_state in (ClaimState.ACCEPTED, ClaimState.REJECTED):
+        elif current.state == ClaimState.FAILED_TO_SEND and to_state in _ANSWERED_STATES:
             # A response proves the clearinghouse took the interchange the claim was waiting to resend.
             update["submission_id"] = current.pending_submission_id
             update["pending_submission_id"] = None
