@@ -57,7 +57,7 @@ class ClaimRow:
 
 
 DEMO_SCENARIO: dict[str, tuple[ClaimState, RemitOutcome | None]] = {
-    "Claim/clm-1": (ClaimState.PAID, RemitOutcome(outcome="paid", patient_responsibility="PR-3")),
+    "Claim/clm-1": (ClaimState.PAID, RemitOutcome(outcome="partial", patient_responsibility="PR-3")),  # copay
     "Claim/clm-2": (ClaimState.DENIED, RemitOutcome(outcome="denied", carc="CO-16", rarc="N290")),
     "Claim/clm-3": (ClaimState.PARTIALLY_PAID, RemitOutcome(outcome="paid", denied_lines=(2,), carc="CO-50")),
     "Claim/clm-cob": (ClaimState.REJECTED, None),
