@@ -364,7 +364,10 @@ def remittance_finding(outcome: Outcome) -> Finding | None:
     balance as a warning; a claim paid with nothing left to do gets none. Codes only, never amounts or names."""
     if outcome.category is None and outcome.action is None:
         return None
-    reasons = " ".join((*(d.carc for d in outcome.denials), *outcome.rarcs)) or "no CARC"
+    share = outcome.patient_responsibility
+    owed = (("PR-1", share.deductible), ("PR-2", share.coinsurance), ("PR-3", share.copay))
+    patient = " ".join(code for code, amount in owed if amount)
+    reasons = " ".join((*(d.carc for d in outcome.denials), *outcome.rarcs)) or patient or "no CARC"
     category = outcome.category.value if outcome.category else "uncategorised"
     return Finding(
         rule_id="REMIT-835",
