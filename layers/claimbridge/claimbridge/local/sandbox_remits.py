@@ -31,7 +31,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from claimbridge.local.sandbox_claims import SubmittedClaim, SubmittedLine
-from claimbridge.x12.acks import AckEnvelope, Party
+from claimbridge.x12.acks import AckEnvelope, Party, envelope_text
 from claimbridge.x12.reader import iter_segments
 
 REMIT_835_VERSION: Final = "005010X221A1"
@@ -342,45 +342,4 @@ def build_835(
         trace = trace_number if offset == 0 else f"{trace_number}-{offset + 1}"
         control = f"{envelope.transaction_number + offset:04d}"
         transactions.append(_transaction(control, payer, payee, adjudicated, trace_number=trace, paid_on=paid_on))
-    return _envelope(envelope, transactions)
-
-
-def _envelope(envelope: AckEnvelope, transactions: Sequence[list[str]]) -> str:
-    created = envelope.created
-    isa13 = f"{envelope.interchange_number:09d}"
-    group = str(envelope.group_number)
-    isa = _ELEMENT.join(
-        (
-            "ISA",
-            "00",
-            " " * 10,
-            "00",
-            " " * 10,
-            envelope.sender_qualifier,
-            f"{envelope.sender_id:<15}",
-            envelope.receiver_qualifier,
-            f"{envelope.receiver_id:<15}",
-            created.strftime("%y%m%d"),
-            created.strftime("%H%M"),
-            _REPETITION,
-            "00501",
-            isa13,
-            "0",
-            envelope.usage_indicator,
-            _COMPONENT,
-        )
-    )
-    gs = _segment(
-        "GS",
-        "HP",
-        envelope.application_sender or envelope.sender_id,
-        envelope.application_receiver or envelope.receiver_id,
-        created.strftime("%Y%m%d"),
-        created.strftime("%H%M"),
-        group,
-        "X",
-        REMIT_835_VERSION,
-    )
-    body = [segment for transaction in transactions for segment in transaction]
-    trailer = [_segment("GE", str(len(transactions)), group), _segment("IEA", "1", isa13)]
-    return "".join(f"{segment}{_TERMINATOR}\n" for segment in (isa, gs, *body, *trailer))
+    return envelope_text(envelope, "HP", REMIT_835_VERSION, transactions)

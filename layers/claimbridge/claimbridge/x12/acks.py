@@ -292,7 +292,8 @@ class _TransactionWriter:
         return [*self.segments, _segment("SE", str(len(self.segments) + 1), self.control_number)]
 
 
-def _envelope(envelope: AckEnvelope, functional_id: str, version: str, transactions: Sequence[list[str]]) -> str:
+def envelope_text(envelope: AckEnvelope, functional_id: str, version: str, transactions: Sequence[list[str]]) -> str:
+    """ISA/GS, the transaction sets' segments, GE/IEA: one interchange of responses (999 FA, 277 HN, 835 HP)."""
     created = envelope.created
     isa13 = f"{envelope.interchange_number:09d}"
     group = str(envelope.group_number)
@@ -375,7 +376,7 @@ def build_999(groups: Sequence[FunctionalGroupAck], *, envelope: AckEnvelope) ->
             *group.error_codes[:5],
         )
         transactions.append(writer.close())
-    return _envelope(envelope, "FA", ACK_999_VERSION, transactions)
+    return envelope_text(envelope, "FA", ACK_999_VERSION, transactions)
 
 
 def _nm1(writer: _TransactionWriter, entity_code: str, party: Party) -> None:
@@ -471,7 +472,7 @@ def build_277ca(report: ClaimAckReport, *, envelope: AckEnvelope) -> str:
                     writer.add("REF", "FJ", _clean(line.line_item_control_number))
                 if line.service_date:
                     writer.add("DTP", "472", "D8", line.service_date.strftime("%Y%m%d"))
-    return _envelope(envelope, "HN", CLAIM_ACK_277_VERSION, [writer.close()])
+    return envelope_text(envelope, "HN", CLAIM_ACK_277_VERSION, [writer.close()])
 
 
 # ------------------------------------------------------------------------------------------------------------ reading
