@@ -147,11 +147,29 @@ def _remark(code: str) -> dict[str, Any]:
     return {"category": _category("HE", RARC_CATEGORY_SYSTEM), "reason": _category(code, RARC_SYSTEM)}
 
 
+def line_sequences(stored: StoredClaim, payment: ClaimPayment) -> list[int]:
+    """Our 2400 sequence for each SVC line: by REF*6R (the line control number we sent); a payer that drops it (or
+    changes the modifiers) is matched on code + date of service, else code alone, else the line's position."""
+    ours = list(stored.claim.lines) if stored.claim else []
+    by_control = {line.line_control_number: line.sequence for line in ours}
+    free = {line.sequence: line for line in ours}
+    found: list[int] = []
+    for index, paid in enumerate(payment.lines, 1):
+        sequence = by_control.get(paid.line_control_number or "")
+        if sequence is None:
+            day = paid.service_date or paid.service_from
+            same_code = [line for line in free.values() if line.procedure_code == paid.procedure.code]
+            dated = [line for line in same_code if day is None or line.service_date == day]
+            candidates = dated or same_code
+            sequence = candidates[0].sequence if candidates else index
+        free.pop(sequence, None)
+        found.append(sequence)
+    return found
+
+
 def _items(stored: StoredClaim, payment: ClaimPayment) -> list[dict[str, Any]]:
-    by_control = {line.line_control_number: line.sequence for line in stored.claim.lines} if stored.claim else {}
     items = []
-    for index, line in enumerate(payment.lines, 1):
-        sequence = by_control.get(line.line_control_number or "", index)
+    for sequence, line in zip(line_sequences(stored, payment), payment.lines, strict=True):
         item: dict[str, Any] = {
             "sequence": sequence,
             "productOrService": {"coding": [{"system": CPT_SYSTEM, "code": line.procedure.code}]},
