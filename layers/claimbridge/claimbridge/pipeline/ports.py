@@ -125,6 +125,15 @@ class CountingMetrics:
         self.totals[name] += value
 
 
+def archived(deps: PipelineDeps, key: str) -> bool:
+    """Whether ``key`` is already in the archive bucket (write-once outputs: a redelivery leaves them alone)."""
+    try:
+        deps.objects.metadata(deps.archive_bucket, key)
+    except ObjectMissing:
+        return False
+    return True
+
+
 def utc_now() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)

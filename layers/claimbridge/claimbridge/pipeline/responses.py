@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -26,7 +25,7 @@ from claimbridge.events import (
     ExplanationOfBenefitWritten,
 )
 from claimbridge.findings import Finding, Severity
-from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
+from claimbridge.pipeline.ports import PipelineDeps, archived
 from claimbridge.remit import (
     Action,
     ClaimOutcome,
@@ -38,7 +37,7 @@ from claimbridge.remit import (
     parse_835,
 )
 from claimbridge.state.models import ClaimState, StoredClaim, SubmissionRecord, transition_allowed
-from claimbridge.writeback import build_eob, eob_key
+from claimbridge.writeback import build_eob, eob_key, fhir_instant
 from claimbridge.x12 import acks
 
 ACCEPTED_277CA = frozenset({"A1", "A2", "A5"})
@@ -318,11 +317,8 @@ class _Apply:
         stem = self.response_key.rsplit("/", 1)[-1].removesuffix(".x12")
         remit_id = f"{stem}-{payment.position}"
         key = eob_key(self.tenant_id, claim_id, remit_id)
-        try:
-            self.deps.objects.metadata(self.deps.archive_bucket, key)
+        if archived(self.deps, key):
             return  # written by an earlier run of this file
-        except ObjectMissing:
-            pass
         document = build_eob(
             stored,
             payment=payment,
@@ -330,7 +326,7 @@ class _Apply:
             remittance=remittance,
             remit_id=remit_id,
             tenant=tenant,
-            created=self.deps.clock().astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            created=fhir_instant(self.deps.clock()),
         )
         self.deps.objects.put(
             self.deps.archive_bucket, key, json.dumps(document).encode("utf-8"), content_type="application/fhir+json"

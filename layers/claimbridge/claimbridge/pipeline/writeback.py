@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from claimbridge.errors import TenantError
 from claimbridge.events import ClaimResponseWritten
-from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
+from claimbridge.pipeline.ports import PipelineDeps, archived
 from claimbridge.writeback import OUTCOME_BY_STATE, build_claim_response, claim_response_key
 
 
@@ -48,7 +48,7 @@ def write_back_claim(tenant_id: str, claim_id: str, deps: PipelineDeps) -> Write
         if entry.refused:
             continue
         key = claim_response_key(tenant_id, claim_id, entry.revision)
-        if _exists(deps, key):
+        if archived(deps, key):
             existing += 1
             continue
         document = build_claim_response(
@@ -72,11 +72,3 @@ def write_back_claim(tenant_id: str, claim_id: str, deps: PipelineDeps) -> Write
         deps.events.publish(events)
     deps.metrics.count("ClaimResponsesWritten", len(written), tenant_id=tenant_id)
     return WriteBackOutcome(tenant_id=tenant_id, claim_id=claim_id, written=tuple(written), already_written=existing)
-
-
-def _exists(deps: PipelineDeps, key: str) -> bool:
-    try:
-        deps.objects.metadata(deps.archive_bucket, key)
-    except ObjectMissing:
-        return False
-    return True

@@ -6,6 +6,7 @@ from claimbridge.writeback.claim_response import (
     SOURCE_SYSTEM,
     build_claim_response,
     claim_response_key,
+    fhir_instant,
 )
 from claimbridge.writeback.eob import build_eob, eob_key
 
@@ -17,4 +18,5 @@ __all__ = [
     "build_eob",
     "claim_response_key",
     "eob_key",
+    "fhir_instant",
 ]

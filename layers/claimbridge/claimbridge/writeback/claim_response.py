@@ -91,7 +91,7 @@ def build_claim_response(
     resource: dict[str, Any] = {
         "resourceType": "ClaimResponse",
         "id": stored.claim_id,
-        "meta": {"versionId": str(version), "lastUpdated": _instant(changed_at)},
+        "meta": {"versionId": str(version), "lastUpdated": fhir_instant(changed_at)},
         "identifier": [
             {"system": CLAIM_ID_SYSTEM, "value": stored.claim_id},
             {"system": SOURCE_SYSTEM, "value": f"{stored.source_key}|{stored.source_version}"},
@@ -100,7 +100,7 @@ def build_claim_response(
         "type": {"coding": [{"system": CLAIM_TYPE_SYSTEM, "code": "professional"}]},
         "use": "claim",
         "patient": patient_reference_of(stored),
-        "created": _instant(changed_at),
+        "created": fhir_instant(changed_at),
         "insurer": _insurer(stored, tenant),
         "requestor": {"identifier": {"system": NPI_SYSTEM, "value": tenant.billing_provider.npi}},
         "outcome": OUTCOME_BY_STATE.get(state, "queued"),
@@ -119,7 +119,8 @@ def build_claim_response(
     return resource
 
 
-def _instant(moment: datetime) -> str:
+def fhir_instant(moment: datetime) -> str:
+    """A FHIR ``instant``/``dateTime`` in UTC to the second: ``2026-03-02T21:05:14Z``."""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
