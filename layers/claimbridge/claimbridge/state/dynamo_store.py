@@ -43,10 +43,12 @@ from claimbridge.errors import ClaimsError, StateConflict, TenantError
 from claimbridge.findings import Finding
 from claimbridge.scrubber.history import ServiceRecord, service_records
 from claimbridge.state.models import (
+    ADJUDICATED_STATES,
     DEFAULT_MAX_SEND_ATTEMPTS,
     REPLACEABLE_STATES,
     ClaimState,
     HistoryEntry,
+    RemittancePosting,
     ResponseCursor,
     SourceIndex,
     StoredClaim,
@@ -276,13 +278,13 @@ class DynamoClaimStore:
         )
         return version
 
-    def get_tenant(self, tenant_id: str) -> TenantRecord:
-        """The tenant's current document; unknown or disabled -> ``TenantError`` (IN-TENANT)."""
+    def get_tenant(self, tenant_id: str, *, include_disabled: bool = False) -> TenantRecord:
+        """The tenant's current document; unknown (or disabled, unless ``include_disabled``) -> ``TenantError``."""
         item = self._get(_tenant_pk(tenant_id), "CONFIG")
         if item is None:
             raise TenantError("tenant", f"tenant {tenant_id} is not configured")
         config = parse_tenant_config(json.loads(item["document"]))
-        if not config.enabled:
+        if not config.enabled and not include_disabled:
             raise TenantError("tenant", f"tenant {tenant_id} is disabled")
         return TenantRecord(config=config, config_version=int(item["config_version"]))
 
@@ -296,6 +298,13 @@ class DynamoClaimStore:
             parse_tenant_config(json.loads(item["document"]))
             for item in self._query("gsi1pk = :pk", {":pk": "TENANTS"}, index="gsi1")
             if item.get("enabled")
+        ]
+
+    def list_tenants(self) -> list[TenantConfig]:
+        """Every configured tenant, enabled or not, by id."""
+        return [
+            parse_tenant_config(json.loads(item["document"]))
+            for item in self._query("gsi1pk = :pk", {":pk": "TENANTS"}, index="gsi1")
         ]
 
     def tenants_for_event_source(self, account: str, source: str) -> list[str]:
@@ -640,11 +649,14 @@ class DynamoClaimStore:
         submission_id: str | None = None,
         payer_claim_control_number: str | None = None,
         claim: ProfessionalClaim | None = None,
+        remittance: RemittancePosting | None = None,
     ) -> StoredClaim:
         """Conditional lifecycle move + audit item; a move not in the lifecycle is refused and recorded.
 
         ``payer_claim_control_number`` records the payer's number (277CA/835); ``claim`` replaces the claim content
-        (a corrected or void claim built from the stored one, moving to CORRECTED).
+        (a corrected or void claim built from the stored one, moving to CORRECTED); ``remittance`` records the 835
+        posting of an adjudicated state (stamped with the new revision). A reversal (adjudicated -> ACCEPTED) clears
+        the posting it undoes.
         """
         if not transition_allowed(current.state, to_state):
             self._refuse(current, to_state, reason=reason, actor=actor)
@@ -663,6 +675,10 @@ class DynamoClaimStore:
             update["payer_claim_control_number"] = payer_claim_control_number
         if claim is not None:
             update["claim"] = claim
+        if remittance is not None:
+            update["remittance"] = remittance.model_copy(update={"revision": current.revision + 1})
+        elif current.state in ADJUDICATED_STATES and to_state == ClaimState.ACCEPTED:
+            update["remittance"] = None
         if to_state == ClaimState.SUBMITTED:
             update["pending_submission_id"] = None
         elif current.state == ClaimState.FAILED_TO_SEND and to_state in _ANSWERED_STATES:
@@ -953,6 +969,7 @@ def _claim_item(claim: StoredClaim) -> dict[str, Any]:
         "pending_submission_id": claim.pending_submission_id,
         "related_claim_id": claim.related_claim_id,
         "payer_claim_control_number": claim.payer_claim_control_number,
+        "remittance": claim.remittance.model_dump_json() if claim.remittance else None,
         "announced": claim.announced,
         "created_at": _iso(claim.created_at),
         "updated_at": _iso(claim.updated_at),
@@ -977,6 +994,7 @@ def _stored_claim(item: Mapping[str, Any]) -> StoredClaim:
         pending_submission_id=item.get("pending_submission_id"),
         related_claim_id=item.get("related_claim_id"),
         payer_claim_control_number=item.get("payer_claim_control_number"),
+        remittance=RemittancePosting.model_validate_json(item["remittance"]) if item.get("remittance") else None,
         announced=bool(item.get("announced", False)),
         created_at=datetime.fromisoformat(item["created_at"]),
         updated_at=datetime.fromisoformat(item["updated_at"]),
