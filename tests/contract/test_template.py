@@ -28,6 +28,7 @@ FUNCTIONS = {
     "ProcessResponsesFunction": "functions/process_responses/",
     "PollClearinghouseFunction": "functions/poll_clearinghouse/",
     "AcceptSubmissionFunction": "functions/accept_submission/",
+    "ReportsFunction": "functions/reports/",  # issue 9 reports
 }
 QUEUES = {
     "IngestQueue": "IngestDLQ",
