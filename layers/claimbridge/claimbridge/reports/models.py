@@ -8,7 +8,7 @@ zero. Ids, payer keys, states, categories, counts and amounts only: no patient d
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -172,3 +172,20 @@ class KpiReport(BaseModel):
     net_collection_rate: NetCollectionRate
     claims_by_state: tuple[StateCounts, ...]
     oldest: tuple[OldestClaim, ...]
+
+    def summary(self) -> dict[str, Any]:
+        """The headline values (what ``make run`` prints): rates, days, money, denials and open A/R by payer."""
+        denials = self.remittance_denial_rate
+        return {
+            "tenant_id": self.tenant_id,
+            "period": {"start": self.period.start.isoformat(), "end": self.period.end.isoformat()},
+            "claims": self.claims,
+            "clean_claim_rate": self.clean_claim_rate.value,
+            "first_pass_acceptance_rate": self.first_pass_acceptance_rate.value,
+            "remittance_denial_rate": denials.value,
+            "denials_by_category": {c.category: c.denied + c.partially_denied for c in denials.by_category},
+            "days_in_ar": self.days_in_ar.value,
+            "net_collection_rate": self.net_collection_rate.value,
+            "open_ar_by_payer": {row.payer: row.amount for row in self.ar_aging.by_payer},
+            "oldest_days": {item.state.value: item.age_days for item in self.oldest},
+        }
