@@ -16,7 +16,6 @@ from claimbridge.events import ScheduledEvent
 from claimbridge.observability import build_logger, build_metrics, build_tracer
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.wiring import build_deps
-from claimbridge.reports.emit import PowertoolsGauges
 from claimbridge.reports.service import raise_if_incomplete, run_reports
 from claimbridge.settings import get_settings
 
@@ -37,7 +36,7 @@ def get_deps() -> PipelineDeps:
 @event_parser(model=ScheduledEvent)
 def lambda_handler(event: ScheduledEvent, context: LambdaContext) -> dict[str, Any]:
     """Report every enabled tenant; the summary holds ids, keys and counts only."""
-    outcomes = run_reports(get_deps(), PowertoolsGauges(get_settings().metrics_namespace))
+    outcomes = run_reports(get_deps(), namespace=get_settings().metrics_namespace)
     for outcome in outcomes:
         logger.info("tenant reported", extra=outcome.model_dump())
     raise_if_incomplete(outcomes)

@@ -248,7 +248,8 @@ def test_template_dlq_has_an_alarm(template: dict[str, Any], dlq: str) -> None:
     watching = [
         alarm["Properties"]
         for alarm in alarms
-        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}} in alarm["Properties"]["Dimensions"]
+        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}
+        in alarm["Properties"].get("Dimensions", [])
     ]
     assert len(watching) == 1
     assert watching[0]["Threshold"] == 0

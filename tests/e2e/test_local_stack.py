@@ -125,7 +125,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
             "PollClearinghouseErrorsAlarm",
             "SubmissionsFailedToSendAlarm",
             # issue 9 reports
-            "ReportsErrorsAlarm",
+            "ReportsErrorRateAlarm",
             "ClaimsStuckInSubmittedAlarm",
         )
     )

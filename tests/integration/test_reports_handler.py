@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,6 +27,7 @@ from functions.reports import app as reports_app
 from functions.submit_claims import app as submit_app
 from tests.integration.conftest import Infra, drain
 from tests.integration.handler_events import FakeLambdaContext, ingest_event, sample, sqs_event_from_bus_events
+from tests.support.emf import emf_values
 from tests.support.sam import load_template
 
 pytestmark = pytest.mark.integration
@@ -64,27 +64,6 @@ def run_reports_at(
     monkeypatch.setattr(reports_app, "get_deps", lambda: deps)
     result: dict[str, Any] = reports_app.lambda_handler(sample("reports_scheduled.json"), FakeLambdaContext())
     return result
-
-
-def emf(captured: str) -> list[tuple[str, float, dict[str, str]]]:
-    """(metric, value, dimensions) of every EMF document printed."""
-    found = []
-    for line in captured.splitlines():
-        if not line.startswith('{"_aws"'):
-            continue
-        document = json.loads(line)
-        (directive,) = document["_aws"]["CloudWatchMetrics"]
-        (dimension_set,) = directive["Dimensions"]
-        for metric in directive["Metrics"]:
-            value = document[metric["Name"]]
-            found.append(
-                (
-                    metric["Name"],
-                    float(value[0] if isinstance(value, list) else value),
-                    {d: document[d] for d in dimension_set},
-                )
-            )
-    return found
 
 
 def report_at(infra: Infra, day: datetime) -> KpiReport:
@@ -135,14 +114,13 @@ def test_reports_handler_writes_the_json_report_and_kpi_metrics(
     assert not [name for name in PATIENT_NAMES if name in text]
 
     # Then the KPIs went out as EMF gauges per tenant (null ones left out) and the oldest ages per state
-    metrics = emf(capsys.readouterr().out)
+    metrics = emf_values(capsys.readouterr().out)
     tenant = {"tenant": TENANT, "service": "claimbridge-tests"}
     assert sorted((name, value) for name, value, dims in metrics if dims == tenant) == [
         ("AgedAROver90Rate", 0.0),
         ("CleanClaimRate", 100.0),
         ("DaysInAR", 30.0),
         ("FirstPassAcceptanceRate", 100.0),
-        ("ReportsWritten", 1.0),
     ]
     fleet = {
         dims["state"]: value for name, value, dims in metrics if name == "OldestClaimAgeDays" and "tenant" not in dims
@@ -180,7 +158,7 @@ def test_reports_handler_ages_a_claim_stuck_in_submitted_past_the_alarm_threshol
     alarm = load_template()["Resources"]["ClaimsStuckInSubmittedAlarm"]["Properties"]
     threshold = load_template()["Parameters"]["StuckSubmittedDays"]["Default"]
     assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"state": "SUBMITTED", "service": "reports"}
-    metrics = emf(capsys.readouterr().out)
+    metrics = emf_values(capsys.readouterr().out)
     (age,) = [
         v
         for n, v, d in metrics

@@ -14,9 +14,10 @@ from datetime import UTC, date, datetime
 from pydantic import BaseModel, ConfigDict
 
 from claimbridge.errors import ClaimsError
+from claimbridge.observability import NAMESPACE
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.reports.collect import collect_claims
-from claimbridge.reports.emit import GaugePort, emit_fleet_oldest, emit_report
+from claimbridge.reports.emit import emit_fleet_oldest, emit_report
 from claimbridge.reports.kpis import Period, ReportRequest, compute_report
 from claimbridge.reports.models import KpiReport
 from claimbridge.state.ports import ClaimStorePort
@@ -24,8 +25,6 @@ from claimbridge.state.ports import ClaimStorePort
 REPORT_DAYS = 30
 """The trailing period of the scheduled report, ending today (UTC)."""
 REPORTS_PREFIX = "reports/"
-REPORTS_WRITTEN = "ReportsWritten"
-REPORTS_FAILED = "ReportsFailed"
 
 
 class ReportsIncomplete(ClaimsError):
@@ -61,7 +60,9 @@ def tenant_report(
     return compute_report(facts, request, truncated=truncated)
 
 
-def run_reports(deps: PipelineDeps, gauges: GaugePort, *, days: int = REPORT_DAYS) -> list[TenantReportOutcome]:
+def run_reports(
+    deps: PipelineDeps, *, namespace: str = NAMESPACE, days: int = REPORT_DAYS
+) -> list[TenantReportOutcome]:
     """Report every enabled tenant for the ``days`` ending today; a tenant that failed has an ``error_code``."""
     now = deps.clock().astimezone(UTC)
     period = Period.trailing(now.date(), days)
@@ -75,21 +76,19 @@ def run_reports(deps: PipelineDeps, gauges: GaugePort, *, days: int = REPORT_DAY
             body = report.model_dump_json(indent=2).encode()
             deps.objects.put(deps.archive_bucket, key, body, content_type="application/json")
         except ClaimsError as exc:
-            deps.metrics.count(REPORTS_FAILED, tenant_id=tenant_id)
             outcomes.append(TenantReportOutcome(tenant_id=tenant_id, error_code=exc.code))
             continue
-        deps.metrics.count(REPORTS_WRITTEN, tenant_id=tenant_id)
         reports.append(report)
         outcomes.append(
             TenantReportOutcome(
                 tenant_id=tenant_id,
                 key=key,
                 claims=report.claims,
-                metrics=emit_report(report, gauges),
+                metrics=emit_report(report, namespace=namespace),
                 truncated=report.truncated,
             )
         )
-    emit_fleet_oldest(reports, gauges)
+    emit_fleet_oldest(reports, namespace=namespace)
     return outcomes
 
 
