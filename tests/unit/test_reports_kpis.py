@@ -272,6 +272,23 @@ def test_ar_aging_by_payer_in_days_since_first_submission() -> None:
     assert (aging.over_90.value, aging.over_90.numerator, aging.over_90.denominator) == (49.33, 2, 5)
 
 
+def test_a_rejected_claim_being_fixed_is_still_open_ar_but_a_claim_never_sent_is_not() -> None:
+    # Given a claim rejected, sent back to RECEIVED by a biller and held again; and one held before it was ever sent
+    fixing = claim(
+        "r1",
+        (at(3, 1), S.READY),
+        (at(3, 2), S.SUBMITTED),
+        (at(3, 3), S.REJECTED),
+        (at(3, 4), S.RECEIVED, True),
+        (at(3, 4), S.HELD),
+        charge="90",
+    )
+    never_sent = claim("r2", (at(3, 1), S.HELD), charge="50")
+    # Then only the first is owed: 90, 29 days after its first submission
+    aging = ar_aging([fixing, never_sent], APRIL_1)
+    assert (aging.total.claims, aging.total.amount, aging.total.buckets[0].amount) == (1, "90.00", "90.00")
+
+
 def test_ar_aging_with_nothing_open() -> None:
     aging = ar_aging([AR_CASES[4], AR_CASES[5]], APRIL_1)
     assert (aging.by_payer, aging.total.claims, aging.total.amount) == ((), 0, "0.00")

@@ -43,8 +43,11 @@ NO_PAYER = "(none)"
 TOTAL_ROW = "(total)"
 UNCATEGORISED = "uncategorised"
 
-OPEN_STATES = frozenset({_S.SUBMITTED, _S.ACCEPTED, _S.REJECTED, _S.CORRECTED, _S.FAILED_TO_SEND})
-"""Billed and not adjudicated: the whole charge is owed by the payer."""
+OPEN_STATES = frozenset(
+    {_S.SUBMITTED, _S.ACCEPTED, _S.REJECTED, _S.CORRECTED, _S.FAILED_TO_SEND, _S.RECEIVED, _S.HELD, _S.READY}
+)
+"""Billed and not adjudicated: the whole charge is owed by the payer (RECEIVED/HELD/READY count only for a claim
+already submitted once: a rejected claim being fixed and sent again)."""
 REMAINDER_STATES = frozenset({_S.DENIED, _S.PARTIALLY_PAID})
 """Adjudicated with a denied part the practice can still correct or appeal: that part is owed."""
 AGED_STATES = (_S.SUBMITTED, _S.ACCEPTED)
