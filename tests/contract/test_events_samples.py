@@ -55,7 +55,8 @@ def test_events_every_sample_is_covered_by_a_contract() -> None:
 
     # Then each one is checked below
     assert names == sorted(
-        [name for name, _, _ in SQS_SAMPLES] + ["poll_clearinghouse_scheduled.json", "ingest_chunk_fan_out.json"]
+        [name for name, _, _ in SQS_SAMPLES]
+        + ["poll_clearinghouse_scheduled.json", "ingest_chunk_fan_out.json", "reports_scheduled.json"]
     )
 
 
@@ -111,9 +112,10 @@ def test_events_inbound_sample_key_starts_with_a_tenant_segment() -> None:
     assert record.body.detail.object.key.split("/")[0] == "demo-practice"
 
 
-def test_events_scheduled_sample_parses_with_poll_model() -> None:
-    # Given the schedule sample
-    event = ScheduledEvent.model_validate(load("poll_clearinghouse_scheduled.json"))
+@pytest.mark.parametrize("name", ["poll_clearinghouse_scheduled.json", "reports_scheduled.json"])
+def test_events_scheduled_sample_parses_with_poll_model(name: str) -> None:
+    # Given the schedule sample (the poller's, and the daily report's: issue 9)
+    event = ScheduledEvent.model_validate(load(name))
 
     # Then it is an EventBridge Scheduled Event
     assert (event.source, event.detail_type) == ("aws.events", "Scheduled Event")

@@ -28,6 +28,7 @@ FUNCTIONS = {
     "ProcessResponsesFunction": "functions/process_responses/",
     "PollClearinghouseFunction": "functions/poll_clearinghouse/",
     "AcceptSubmissionFunction": "functions/accept_submission/",
+    "ReportsFunction": "functions/reports/",  # issue 9 reports
 }
 QUEUES = {
     "IngestQueue": "IngestDLQ",
@@ -247,7 +248,8 @@ def test_template_dlq_has_an_alarm(template: dict[str, Any], dlq: str) -> None:
     watching = [
         alarm["Properties"]
         for alarm in alarms
-        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}} in alarm["Properties"]["Dimensions"]
+        if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}
+        in alarm["Properties"].get("Dimensions", [])
     ]
     assert len(watching) == 1
     assert watching[0]["Threshold"] == 0
@@ -579,3 +581,54 @@ def test_template_alarms_on_submissions_failed_to_send(template: dict[str, Any],
     # and the dashboard shows which tenant it is
     body = sam_resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
     assert "SEARCH('{Claimbridge,service,tenant} MetricName=\\\"ClaimsFailedToSend\\\"'" in body
+
+
+# ---------------------------------------------------------------- issue 9: reports
+
+
+def test_template_reports_function_reads_the_table_and_writes_only_under_reports(translated: dict[str, Any]) -> None:
+    # Given the reports function's role, SAM's policy templates expanded
+    statements = _role_statements(translated, "ReportsFunction")
+    actions = {action for statement in statements for action in _listed(statement["Action"])}
+
+    # Then DynamoDB access is read-only, S3 access is PutObject under reports/ only, and nothing else is granted
+    assert {action for action in actions if action.startswith("dynamodb:")} <= {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:BatchGetItem",
+        "dynamodb:DescribeTable",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:PartiQLSelect",
+    }
+    s3 = [statement for statement in statements if any(a.startswith("s3:") for a in _listed(statement["Action"]))]
+    assert [(_listed(s["Action"]), s["Resource"]) for s in s3] == [
+        (["s3:PutObject"], {"Fn::Sub": "${ArchiveBucket.Arn}/reports/*"})
+    ]
+    assert {action.split(":")[0] for action in actions} == {"dynamodb", "s3", "kms"}
+
+
+def test_template_alarms_on_claims_stuck_in_submitted_from_the_reports_metric(
+    template: dict[str, Any], repo_root: Path
+) -> None:
+    # Given the alarm, its threshold parameter and the metric the reports code emits
+    alarm = template["Resources"]["ClaimsStuckInSubmittedAlarm"]["Properties"]
+    parameter = template["Parameters"]["StuckSubmittedDays"]
+    emit = (repo_root / "layers/claimbridge/claimbridge/reports/emit.py").read_text(encoding="utf-8")
+
+    # Then it watches OldestClaimAgeDays(state=SUBMITTED) of the reports function against the parameter (30 days)
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Claimbridge", "OldestClaimAgeDays")
+    assert f'"{alarm["MetricName"]}"' in emit
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"state": "SUBMITTED", "service": "reports"}
+    reports_env = template["Resources"]["ReportsFunction"]["Properties"]["Environment"]["Variables"]
+    assert reports_env["POWERTOOLS_SERVICE_NAME"] == "reports"
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == ({"Ref": "StuckSubmittedDays"}, "GreaterThanThreshold")
+    assert (parameter["Type"], parameter["Default"]) == ("Number", 30)
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    # and the function that writes it runs daily
+    (event,) = template["Resources"]["ReportsFunction"]["Properties"]["Events"].values()
+    assert (event["Type"], event["Properties"]["Schedule"]) == ("Schedule", "rate(1 day)")
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [value]

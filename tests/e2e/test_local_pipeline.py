@@ -161,6 +161,33 @@ def test_local_pipeline_report_and_logs_carry_no_patient_data(repo_root: Path, o
     assert [value for value in phi if value in report or value in outcome.log] == []
 
 
+def test_local_pipeline_kpi_report_counts_the_run_and_carries_no_patient_data(
+    repo_root: Path, outcome: Outcome
+) -> None:
+    # Given the reports function's document (fired through its schedule after the run settled) and the page
+    assert outcome.run.kpis is not None
+    kpis = outcome.run.kpis
+    documents = {key: body.decode() for key, body in outcome.archive.items() if key.startswith("reports/")}
+    page = (outcome.out_dir / "report.html").read_text(encoding="utf-8")
+
+    # Then it is the tenant's one document of the day: 4 example claims scrubbed clean, the 2 held ones not; the
+    # sandbox accepted every claim it was sent on the first pass
+    assert list(documents) == [f"reports/{kpis.tenant_id}/{kpis.period.as_of.date().isoformat()}.json"]
+    assert (kpis.clean_claim_rate.numerator, kpis.clean_claim_rate.denominator) == (4, 6)
+    assert (kpis.clean_claim_rate.held_on_first_scrub, kpis.first_pass_acceptance_rate.value) == (2, 100.0)
+    assert kpis.tenant_id in page
+
+    # Then no patient name, birth date or member id is in the document or the page
+    bundles = example_bundles(repo_root)
+    phi = [
+        value
+        for bundle in bundles
+        for patient in _resources(bundle, "Patient")
+        for value in (patient["name"][0]["family"], *patient["name"][0]["given"], patient["birthDate"])
+    ] + [coverage["subscriberId"] for bundle in bundles for coverage in _resources(bundle, "Coverage")]
+    assert [value for value in phi if len(value) >= 3 and (value in page or value in str(documents))] == []
+
+
 def test_run_demo_exits_zero_and_shows_the_whole_lifecycle(
     repo_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -182,6 +209,12 @@ def test_run_demo_exits_zero_and_shows_the_whole_lifecycle(
     for folder in ("837p", "999", "277ca", "835"):
         assert list((tmp_path / "out" / folder).glob("*.x12")), folder
         assert str(tmp_path / "out" / folder) in printed
+    # and it ends with the KPI report (issue 9): the page, and the headline KPIs of the scenario printed as JSON
+    assert (tmp_path / "out" / "report.html").is_file()
+    assert f"KPI report: {tmp_path / 'out' / 'report.html'}" in printed
+    headline = json.loads(printed[printed.index("KPI report: ") :].split("\n", 1)[1].rsplit("function logs:", 1)[0])
+    assert (headline["first_pass_acceptance_rate"], headline["remittance_denial_rate"]) == (75.0, 33.33)
+    assert headline["denials_by_category"] == {"credentialing": 1, "documentation": 1}
 
 
 def test_run_demo_over_sftp_reaches_the_same_sandbox_as_a_mailbox(

@@ -107,7 +107,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
 
     # Then each function's group has retention and the data key; every alarm is there; the dashboard names the stack's
-    assert len(groups["logGroups"]) == 7
+    assert len(groups["logGroups"]) == 8
     assert all(group["retentionInDays"] == 90 and "kmsKeyId" in group for group in groups["logGroups"])
     dashboard = stack.client("cloudwatch").get_dashboard(DashboardName=stack.resources["Dashboard"])
     assert stack.resources["IngestQueue"].rsplit("/", 1)[-1] in dashboard["DashboardBody"]
@@ -124,6 +124,9 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
             "EventDeliveryDLQAlarm",
             "PollClearinghouseErrorsAlarm",
             "SubmissionsFailedToSendAlarm",
+            # issue 9 reports
+            "ReportsErrorRateAlarm",
+            "ClaimsStuckInSubmittedAlarm",
         )
     )
 
@@ -160,7 +163,8 @@ def test_local_stack_wiring_follows_the_template(stack: LocalStack) -> None:
     assert subscriptions["SubmitQueue"].batch_size == 100
     assert all(item.report_batch_item_failures for item in stack.subscriptions)
     assert [(item.function_logical_id, item.expression) for item in stack.schedules] == [
-        ("PollClearinghouseFunction", "rate(1 minute)")
+        ("PollClearinghouseFunction", "rate(1 minute)"),
+        ("ReportsFunction", "rate(1 day)"),  # issue 9 reports
     ]
     assert stack.functions["IngestFhirFunction"].handler_file == stack.repo_root / "functions/ingest_fhir/app.py"
 

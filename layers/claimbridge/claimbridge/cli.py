@@ -28,6 +28,7 @@ from claimbridge.findings import Finding, Severity
 from claimbridge.intake import intake_submission
 from claimbridge.local.file_counter import default_state_dir, next_interchange_control
 from claimbridge.remit.summary import read_remittances, remit_document, remit_text
+from claimbridge.reports.command import add_report_command, run_report_command
 from claimbridge.scrubber import HELD as SCRUB_HELD
 from claimbridge.scrubber import InMemoryHistory, scrub
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, TenantConfigError, load_tenant_config
@@ -127,12 +128,15 @@ def _parser() -> argparse.ArgumentParser:
         default="http",
         help="reach the sandbox clearinghouse over its HTTP API (default) or as an SFTP mailbox",
     )
+    add_report_command(commands)  # issue 9
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``claimbridge`` console script and ``python -m claimbridge``."""
     args = _parser().parse_args(argv)
+    if args.command == "report":  # issue 9
+        return run_report_command(args)
     if args.command == "demo":
         return _demo(args.out, args.protocol)
     if args.command == "remit":

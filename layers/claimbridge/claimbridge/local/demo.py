@@ -12,6 +12,7 @@ only if every claim ended in the state the scenario expects.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections import Counter
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from claimbridge.local.kpi_report import report_tenant
 from claimbridge.local.redate import redate_bundle
 from claimbridge.local.router import DrainReport, LocalRouter
 from claimbridge.local.sandbox import FaultRequest, RemitControl, SandboxState
@@ -27,6 +29,8 @@ from claimbridge.local.sandbox_remits import RemitOutcome
 from claimbridge.local.sandbox_sftp import SftpSandboxClearinghouse
 from claimbridge.local.stack import LocalStack, LocalStackError
 from claimbridge.mapping import claim_id_for
+from claimbridge.reports.command import REPORT_FILE
+from claimbridge.reports.models import KpiReport
 from claimbridge.state import ClaimState, DynamoClaimStore, StoredClaim
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
 
@@ -38,6 +42,7 @@ ARCHIVE_DOWNLOADS = {
     "claimresponse": "outbound/{tenant}/ClaimResponse/",
     "eob": "outbound/{tenant}/ExplanationOfBenefit/",
     "quarantine": "quarantine/{tenant}/",
+    "reports": "reports/{tenant}/",  # issue 9: the KPI report documents
 }
 """Local folder under ``out`` -> archive prefix copied into it."""
 
@@ -83,6 +88,7 @@ class PipelineRun:
     claims: list[ClaimRow] = field(default_factory=list)
     files: dict[str, list[Path]] = field(default_factory=dict)
     dead_letters: dict[str, int] = field(default_factory=dict)
+    kpis: KpiReport | None = None  # issue 9: the reports function's document for the tenant
 
     @property
     def settled(self) -> bool:
@@ -185,6 +191,7 @@ def run_pipeline(
     store_tenant(stack, config)
     run.uploaded = upload_bundles(stack, config.tenant_id, bundles)
     run.drains, run.claims = settle(stack, router, config.tenant_id)
+    run.kpis = report_tenant(stack, router, config.tenant_id, out_dir)  # issue 9: out/report.html
     run.files = download_archive(stack, config.tenant_id, out_dir)
     run.dead_letters = router.dead_letters()
     return run
@@ -273,6 +280,8 @@ def run_demo(out_dir: Path, *, protocol: str = "http") -> int:
             )
         run.expected = expected
         sys.stdout.write(render_report(run, out_dir))
+        if run.kpis is not None:  # issue 9
+            sys.stdout.write(f"KPI report: {out_dir / REPORT_FILE}\n{json.dumps(run.kpis.summary(), indent=2)}\n")
         sys.stdout.write(f"function logs: {log_path}\n")
     finally:
         if stack is not None:
