@@ -36,7 +36,7 @@ from claimbridge.remit import (
     pair_reversals,
     parse_835,
 )
-from claimbridge.state.models import ClaimState, StoredClaim, SubmissionRecord, transition_allowed
+from claimbridge.state.models import ClaimState, FileKind, StoredClaim, SubmissionRecord, transition_allowed
 from claimbridge.writeback import build_eob, eob_key, fhir_instant
 from claimbridge.x12 import acks
 
@@ -91,6 +91,11 @@ class _Apply:
         )
         self.counts["unmatched"] += 1
 
+    def link(self, *claim_ids: str) -> None:
+        """Record this response file among the claims' files (tenant API: a claim's 999 / 277CA / 835)."""
+        kind: FileKind = "999" if self.kind == "999" else "277CA" if self.kind == "277CA" else "835"
+        self.deps.store.link_claim_files(self.tenant_id, claim_ids, kind=kind, key=self.response_key)
+
     def move(
         self,
         claim_id: str,
@@ -106,6 +111,7 @@ class _Apply:
         if claim is None:
             self.unmatched(f"CLM01 {claim_id}", "no claim with this id for the tenant")
             return
+        self.link(claim_id)
         if claim.state == target:
             if claim.announced:
                 self.counts["unchanged"] += 1
@@ -195,6 +201,7 @@ class _Apply:
                     for every_st02 in sorted(record.transaction_claims):
                         self._reject_transaction(record, every_st02, group.error_codes, (), location="AK9")
                 else:
+                    self.link(*record.claim_ids)
                     self.counts["unchanged"] += len(record.claim_ids)
                 continue
             for transaction in group.transactions:
@@ -207,6 +214,7 @@ class _Apply:
                     continue
                 if transaction.accepted:
                     # 999 A/E only says the syntax was fine: the claims wait for the 277CA.
+                    self.link(*record.transaction_claims[st02])
                     self.counts["unchanged"] += len(record.transaction_claims[st02])
                     continue
                 segment_codes = tuple(
@@ -260,6 +268,7 @@ class _Apply:
             elif self.deps.store.get_claim(self.tenant_id, status.patient_control_number) is None:
                 self.unmatched(f"CLM01 {status.patient_control_number[:20]}", "no claim with this id for the tenant")
             else:
+                self.link(status.patient_control_number)
                 self.counts["unchanged"] += 1
 
     def apply_835(self, remittances: Sequence[Remittance]) -> None:
@@ -294,6 +303,7 @@ class _Apply:
         if claim is None:
             self.unmatched(f"CLM01 {claim_id}", "reversal (CLP02 22) for no claim of the tenant")
             return
+        self.link(claim_id)
         if claim.state not in ADJUDICATED_STATES:
             self.counts["unchanged"] += 1  # nothing posted to undo (or undone by an earlier run of this file)
             return

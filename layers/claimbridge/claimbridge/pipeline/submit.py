@@ -535,6 +535,8 @@ def _prepare(
         updated_at=created,
     )
     deps.store.create_submission(record)
+    # The claim's files (tenant API): this interchange carries each claim, whether or not it gets through.
+    deps.store.link_claim_files(tenant_id, [c.claim_id for c in carried], kind="837P", key=archive_key)
     return record, x12_text, carried
 
 

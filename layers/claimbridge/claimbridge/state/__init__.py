@@ -1,9 +1,11 @@
 """State: the DynamoDB single-table repository of tenants, claims, history, counters, submissions and responses."""
 
-from claimbridge.state.dynamo_store import DynamoClaimStore, StoreUnavailable
+from claimbridge.state.dynamo_store import DynamoClaimStore, PrincipalTaken, StoreUnavailable
 from claimbridge.state.models import (
     ALLOWED_TRANSITIONS,
     REPLACEABLE_STATES,
+    ClaimFile,
+    ClaimPageKey,
     ClaimState,
     HistoryEntry,
     ResponseCursor,
@@ -11,6 +13,7 @@ from claimbridge.state.models import (
     StoredClaim,
     SubmissionRecord,
     TenantRecord,
+    TenantVersion,
     UnmatchedResponse,
     transition_allowed,
 )
@@ -19,16 +22,20 @@ from claimbridge.state.ports import ClaimStorePort
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "REPLACEABLE_STATES",
+    "ClaimFile",
+    "ClaimPageKey",
     "ClaimState",
     "ClaimStorePort",
     "DynamoClaimStore",
     "HistoryEntry",
+    "PrincipalTaken",
     "ResponseCursor",
     "SourceIndex",
     "StoreUnavailable",
     "StoredClaim",
     "SubmissionRecord",
     "TenantRecord",
+    "TenantVersion",
     "UnmatchedResponse",
     "transition_allowed",
 ]

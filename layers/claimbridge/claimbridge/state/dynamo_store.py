@@ -16,6 +16,8 @@ pk                                     sk                             what
 ``TENANT#<t>#CURSOR``                  ``CLEARINGHOUSE``              response polling cursor
 ``TENANT#<t>#RESPONSE#<object key>``   ``PROCESSED``                  processed-response marker
 ``TENANT#<t>#UNMATCHED``               ``<iso-ts>#<uuid>``            unmatched response part
+``TENANT#<t>#CLAIM#<claim>``           ``FILE#<kind>#<object key>``   837P / 999 / 277CA / 835 of the claim
+``PRINCIPAL#<iam principal key>``      ``TENANT``                     tenant_api caller -> tenant (with CONFIG)
 =====================================  =============================  =========================================
 
 Every state change is a ``TransactWriteItems`` of the conditional STATE update and its HIST item; a refused change
@@ -45,7 +47,10 @@ from claimbridge.scrubber.history import ServiceRecord, service_records
 from claimbridge.state.models import (
     DEFAULT_MAX_SEND_ATTEMPTS,
     REPLACEABLE_STATES,
+    ClaimFile,
+    ClaimPageKey,
     ClaimState,
+    FileKind,
     HistoryEntry,
     ResponseCursor,
     SourceIndex,
@@ -53,10 +58,12 @@ from claimbridge.state.models import (
     SubmissionOutcome,
     SubmissionRecord,
     TenantRecord,
+    TenantVersion,
     UnmatchedResponse,
     transition_allowed,
 )
 from claimbridge.tenants import TenantConfig, parse_tenant_config
+from claimbridge.tenants.principals import principal_keys
 from claimbridge.x12.writer import InterchangeControl
 
 if TYPE_CHECKING:
@@ -65,6 +72,7 @@ if TYPE_CHECKING:
 
 MAX_CONTROL_NUMBER = 999_999_999
 _BATCH_GET_LIMIT = 100
+_BATCH_WRITE_LIMIT = 25
 _ANSWERED_STATES = frozenset(
     {ClaimState.ACCEPTED, ClaimState.REJECTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED}
 )
@@ -76,6 +84,12 @@ _SERIALIZER = TypeSerializer()
 _TRANSITION_CONDITION = "#state = :expected AND revision = :revision"
 _REPLACE_CONDITION = "#state = :expected AND revision = :revision AND attribute_not_exists(pending_submission_id)"
 _DESERIALIZER = TypeDeserializer()
+
+
+class PrincipalTaken(ClaimsError):
+    """A tenant document lists an API principal that another tenant's document already maps."""
+
+    code = "CB-PRINCIPAL-TAKEN"
 
 
 class StoreUnavailable(ClaimsError):
@@ -222,14 +236,27 @@ class DynamoClaimStore:
             raise StoreUnavailable(f"put_item failed: {exc.response.get('Error', {}).get('Code', '')}") from exc
 
     # ------------------------------------------------------------------ tenants
-    def put_tenant_config(self, config: TenantConfig, *, actor: str = "system") -> int:
-        """Store ``config`` as version N+1 (current item + immutable version item, one transaction)."""
+    def put_tenant_config(
+        self, config: TenantConfig, *, actor: str = "system", expected_version: int | None = None
+    ) -> int:
+        """Store ``config`` as version N+1 (current item + immutable version item, one transaction).
+
+        ``expected_version`` (the ``If-Match`` of the tenant API; 0 = the tenant must not exist yet) refuses the write
+        with ``StateConflict`` when another version was stored meanwhile. The principal -> tenant index items of
+        ``api.principals`` are added and removed in the same transaction; a principal another tenant holds is refused
+        (``PrincipalTaken``).
+        """
         current = self._get(_tenant_pk(config.tenant_id), "CONFIG")
         previous = int(current["config_version"]) if current else 0
+        if expected_version is not None and expected_version != previous:
+            raise StateConflict(
+                f"tenant {config.tenant_id}: configuration is at version {previous}, not {expected_version}"
+            )
         version = previous + 1
         document = config.model_dump_json(by_alias=True, exclude_none=False)
         digest = hashlib.sha256(document.encode()).hexdigest()
         now = _iso(self._clock())
+        principal_items = self._principal_writes(config, current)
         self._transact(
             [
                 {
@@ -264,6 +291,7 @@ class DynamoClaimStore:
                                 "document": document,
                                 "sha256": digest,
                                 "config_version": version,
+                                "enabled": config.enabled,
                                 "stored_at": now,
                                 "stored_by": actor,
                             }
@@ -271,10 +299,49 @@ class DynamoClaimStore:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
+                *principal_items,
             ],
             conflict=f"tenant {config.tenant_id}: configuration changed concurrently",
         )
         return version
+
+    def _principal_writes(
+        self, config: TenantConfig, current: Mapping[str, Any] | None
+    ) -> list[TransactWriteItemTypeDef]:
+        """Index items for the principals ``config`` adds (refused if another tenant holds one) and removes."""
+        wanted = principal_keys(config.api.principals)
+        held: frozenset[str] = frozenset()
+        if current is not None:
+            held = principal_keys((json.loads(current["document"]).get("api") or {}).get("principals", []))
+        for key in sorted(wanted - held):
+            owner = self.tenant_for_principal(key)
+            if owner is not None and owner != config.tenant_id:
+                raise PrincipalTaken(f"tenant {config.tenant_id}: a listed API principal belongs to another tenant")
+        condition = {
+            "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :tenant",
+            "ExpressionAttributeValues": _values({":tenant": config.tenant_id}),
+        }
+        writes: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _serialize({"pk": _principal_pk(key), "sk": "TENANT", "tenant_id": config.tenant_id}),
+                    **condition,  # type: ignore[typeddict-item]
+                }
+            }
+            for key in sorted(wanted - held)
+        ]
+        writes.extend(
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": _values({"pk": _principal_pk(key), "sk": "TENANT"}),
+                    **condition,  # type: ignore[typeddict-item]
+                }
+            }
+            for key in sorted(held - wanted)
+        )
+        return writes
 
     def get_tenant(self, tenant_id: str) -> TenantRecord:
         """The tenant's current document; unknown or disabled -> ``TenantError`` (IN-TENANT)."""
@@ -312,6 +379,148 @@ class DynamoClaimStore:
                 for registered in (json.loads(item["document"]).get("inbound") or {}).get("event_sources", [])
             )
         )
+
+    # ------------------------------------------------------------------ tenant administration (tenant_api)
+    def get_tenant_record(self, tenant_id: str) -> TenantRecord | None:
+        """The tenant's current document whether enabled or not (the admin view); None when unknown."""
+        item = self._get(_tenant_pk(tenant_id), "CONFIG")
+        return _tenant_record(item) if item else None
+
+    def list_tenants(self) -> list[TenantRecord]:
+        """Every tenant, enabled or not, by id."""
+        return [_tenant_record(item) for item in self._query("gsi1pk = :pk", {":pk": "TENANTS"}, index="gsi1")]
+
+    def tenant_versions(self, tenant_id: str) -> list[TenantVersion]:
+        """Every stored version of the tenant's document, oldest first (digest, author, time)."""
+        return [
+            TenantVersion(
+                tenant_id=tenant_id,
+                config_version=int(item["config_version"]),
+                sha256=item["sha256"],
+                stored_at=datetime.fromisoformat(item["stored_at"]),
+                stored_by=item["stored_by"],
+                enabled=bool(item.get("enabled", json.loads(item["document"]).get("enabled", False))),
+            )
+            for item in self._query(
+                "pk = :pk AND begins_with(sk, :prefix)", {":pk": _tenant_pk(tenant_id), ":prefix": "CONFIG#V"}
+            )
+        ]
+
+    def get_tenant_version(self, tenant_id: str, version: int) -> TenantConfig | None:
+        """One stored version of the tenant's document."""
+        item = self._get(_tenant_pk(tenant_id), f"CONFIG#V{version:06d}")
+        return parse_tenant_config(json.loads(item["document"])) if item else None
+
+    def tenant_for_principal(self, principal: str) -> str | None:
+        """The tenant an API principal key (``claimbridge.tenants.principals.principal_key``) is mapped to."""
+        item = self._get(_principal_pk(principal), "TENANT")
+        return str(item["tenant_id"]) if item else None
+
+    def claims_page(
+        self, tenant_id: str, state: ClaimState, *, limit: int, after: ClaimPageKey | None = None
+    ) -> tuple[list[StoredClaim], ClaimPageKey | None]:
+        """One page of the tenant's claims in ``state`` (oldest change first) from the ``gsi1`` index, and where the
+        next page starts (None: this was the last)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": _values({":pk": _state_gsi(tenant_id, state)}),
+            "Limit": limit + 1,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = _values(
+                {
+                    "pk": _claim_pk(tenant_id, after.claim_id),
+                    "sk": "STATE",
+                    "gsi1pk": _state_gsi(tenant_id, state),
+                    "gsi1sk": after.sort_key,
+                }
+            )
+        items = self._page(kwargs, limit + 1)
+        claims = [_stored_claim(item) for item in items[:limit]]
+        if len(items) <= limit:
+            return claims, None
+        last = items[limit - 1]
+        return claims, ClaimPageKey(sort_key=str(last["gsi1sk"]), claim_id=str(last["claim_id"]))
+
+    def unmatched_page(
+        self, tenant_id: str, *, limit: int, after: str | None = None
+    ) -> tuple[list[UnmatchedResponse], str | None]:
+        """One page of the tenant's unmatched response parts, oldest first, and the sort key the next page follows."""
+        pk = f"TENANT#{tenant_id}#UNMATCHED"
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": _values({":pk": pk}),
+            "ConsistentRead": True,
+            "Limit": limit + 1,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = _values({"pk": pk, "sk": after})
+        items = self._page(kwargs, limit + 1)
+        parts = [_unmatched(item) for item in items[:limit]]
+        return parts, (str(items[limit - 1]["sk"]) if len(items) > limit else None)
+
+    def _page(self, kwargs: dict[str, Any], wanted: int) -> list[dict[str, Any]]:
+        """Up to ``wanted`` items of a query, following DynamoDB's own pages (a page can stop short of ``Limit``)."""
+        items: list[dict[str, Any]] = []
+        while len(items) < wanted:
+            try:
+                page = self._client.query(**kwargs)
+            except ClientError as exc:
+                raise StoreUnavailable(f"query failed: {exc.response.get('Error', {}).get('Code', '')}") from exc
+            items.extend(_deserialize(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            kwargs["Limit"] = wanted - len(items)
+        return items[:wanted]
+
+    def link_claim_files(self, tenant_id: str, claim_ids: Sequence[str], *, kind: FileKind, key: str) -> None:
+        """Record that the archive object ``key`` (an 837P, 999, 277CA or 835) carries or answers each claim."""
+        at = _iso(self._clock())
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": _serialize(
+                        {
+                            "pk": _claim_pk(tenant_id, claim_id),
+                            "sk": f"FILE#{kind}#{key}",
+                            "kind": kind,
+                            "key": key,
+                            "recorded_at": at,
+                        }
+                    )
+                }
+            }
+            for claim_id in dict.fromkeys(claim_ids)
+        ]
+        for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {self._table: requests[start : start + _BATCH_WRITE_LIMIT]}
+            for attempt in range(_BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(_BATCH_GET_BACKOFF_SECONDS * 2**attempt)
+                try:
+                    response = self._client.batch_write_item(RequestItems=pending)
+                except ClientError as exc:
+                    raise StoreUnavailable(
+                        f"batch_write_item failed: {exc.response.get('Error', {}).get('Code', '')}"
+                    ) from exc
+                pending = dict(response.get("UnprocessedItems") or {})
+                if not pending:
+                    break
+            else:
+                raise StoreUnavailable("batch_write_item left items unprocessed")
+
+    def claim_files(self, tenant_id: str, claim_id: str) -> list[ClaimFile]:
+        """The archive objects recorded for the claim, by kind then key."""
+        return [
+            ClaimFile(kind=item["kind"], key=item["key"], recorded_at=datetime.fromisoformat(item["recorded_at"]))
+            for item in self._query(
+                "pk = :pk AND begins_with(sk, :prefix)", {":pk": _claim_pk(tenant_id, claim_id), ":prefix": "FILE#"}
+            )
+        ]
 
     # ------------------------------------------------------------------ claims
     def lookup_source(self, tenant_id: str, source_key: str) -> SourceIndex | None:
@@ -918,17 +1127,32 @@ class DynamoClaimStore:
 
     def list_unmatched(self, tenant_id: str) -> list[UnmatchedResponse]:
         """Unmatched response parts, oldest first."""
-        return [
-            UnmatchedResponse(
-                tenant_id=item["tenant_id"],
-                response_key=item["response_key"],
-                kind=item["kind"],
-                reference=item["reference"],
-                reason=item["reason"],
-                recorded_at=datetime.fromisoformat(item["recorded_at"]),
-            )
-            for item in self._query("pk = :pk", {":pk": f"TENANT#{tenant_id}#UNMATCHED"})
-        ]
+        return [_unmatched(item) for item in self._query("pk = :pk", {":pk": f"TENANT#{tenant_id}#UNMATCHED"})]
+
+
+def _principal_pk(principal: str) -> str:
+    return f"PRINCIPAL#{principal}"
+
+
+def _tenant_record(item: Mapping[str, Any]) -> TenantRecord:
+    return TenantRecord(
+        config=parse_tenant_config(json.loads(item["document"])),
+        config_version=int(item["config_version"]),
+        sha256=item.get("sha256"),
+        updated_at=datetime.fromisoformat(item["updated_at"]) if item.get("updated_at") else None,
+        updated_by=item.get("updated_by"),
+    )
+
+
+def _unmatched(item: Mapping[str, Any]) -> UnmatchedResponse:
+    return UnmatchedResponse(
+        tenant_id=item["tenant_id"],
+        response_key=item["response_key"],
+        kind=item["kind"],
+        reference=item["reference"],
+        reason=item["reason"],
+        recorded_at=datetime.fromisoformat(item["recorded_at"]),
+    )
 
 
 def _patient_pk(tenant_id: str, patient_key: str) -> str:

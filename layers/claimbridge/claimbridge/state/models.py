@@ -82,6 +82,41 @@ class TenantRecord(BaseModel):
     model_config = _FROZEN
     config: Annotated[TenantConfig, Field(repr=False)]
     config_version: int
+    sha256: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+class TenantVersion(BaseModel):
+    """One immutable version of a tenant document (its audit entry: digest, author, time)."""
+
+    model_config = _FROZEN
+    tenant_id: str
+    config_version: int
+    sha256: str
+    stored_at: datetime
+    stored_by: str
+    enabled: bool
+
+
+class ClaimPageKey(BaseModel):
+    """Where the next page of a state worklist starts: the last item's index sort key and claim id."""
+
+    model_config = _FROZEN
+    sort_key: str
+    claim_id: str
+
+
+FileKind = Literal["837P", "999", "277CA", "835"]
+
+
+class ClaimFile(BaseModel):
+    """An archive object that carries or answers a claim (an 837P interchange, a 999, a 277CA or an 835)."""
+
+    model_config = _FROZEN
+    kind: FileKind
+    key: str
+    recorded_at: datetime
 
 
 class SourceIndex(BaseModel):

@@ -10,7 +10,10 @@ from claimbridge.claim import ProfessionalClaim
 from claimbridge.findings import Finding
 from claimbridge.scrubber.history import ServiceRecord
 from claimbridge.state.models import (
+    ClaimFile,
+    ClaimPageKey,
     ClaimState,
+    FileKind,
     HistoryEntry,
     ResponseCursor,
     SourceIndex,
@@ -18,6 +21,7 @@ from claimbridge.state.models import (
     SubmissionOutcome,
     SubmissionRecord,
     TenantRecord,
+    TenantVersion,
     UnmatchedResponse,
 )
 from claimbridge.tenants import TenantConfig
@@ -28,8 +32,11 @@ class ClaimStorePort(Protocol):
     """Tenants, claims with their history, control numbers, submissions, cursors and response markers."""
 
     # tenants
-    def put_tenant_config(self, config: TenantConfig, *, actor: str = "system") -> int:
-        """Store ``config`` as the tenant's next version; return that version number."""
+    def put_tenant_config(
+        self, config: TenantConfig, *, actor: str = "system", expected_version: int | None = None
+    ) -> int:
+        """Store ``config`` as the tenant's next version; return that version number. With ``expected_version``
+        (0: the tenant must be new) a tenant stored at another version is refused with ``StateConflict``."""
         ...
 
     def get_tenant(self, tenant_id: str) -> TenantRecord:
@@ -46,6 +53,47 @@ class ClaimStorePort(Protocol):
 
     def tenants_for_event_source(self, account: str, source: str) -> list[str]:
         """Ids of every tenant, enabled or not, whose ``inbound.event_sources`` lists (``account``, ``source``)."""
+        ...
+
+    # tenant administration (tenant_api)
+    def get_tenant_record(self, tenant_id: str) -> TenantRecord | None:
+        """The tenant's current document whether enabled or not; None when unknown."""
+        ...
+
+    def list_tenants(self) -> list[TenantRecord]:
+        """Every tenant, enabled or not, by id."""
+        ...
+
+    def tenant_versions(self, tenant_id: str) -> list[TenantVersion]:
+        """Every stored version of the tenant's document, oldest first."""
+        ...
+
+    def get_tenant_version(self, tenant_id: str, version: int) -> TenantConfig | None:
+        """One stored version of the tenant's document."""
+        ...
+
+    def tenant_for_principal(self, principal: str) -> str | None:
+        """The tenant an API principal key is mapped to, if any."""
+        ...
+
+    def claims_page(
+        self, tenant_id: str, state: ClaimState, *, limit: int, after: ClaimPageKey | None = None
+    ) -> tuple[list[StoredClaim], ClaimPageKey | None]:
+        """One page of a state worklist and where the next one starts (None: no more)."""
+        ...
+
+    def unmatched_page(
+        self, tenant_id: str, *, limit: int, after: str | None = None
+    ) -> tuple[list[UnmatchedResponse], str | None]:
+        """One page of unmatched response parts and the key the next page follows (None: no more)."""
+        ...
+
+    def link_claim_files(self, tenant_id: str, claim_ids: Sequence[str], *, kind: FileKind, key: str) -> None:
+        """Record that an archive object (837P, 999, 277CA, 835) carries or answers each of the claims."""
+        ...
+
+    def claim_files(self, tenant_id: str, claim_id: str) -> list[ClaimFile]:
+        """The archive objects recorded for the claim."""
         ...
 
     # claims
