@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-_IAM = re.compile(r"^arn:(aws[a-z-]*):iam::([0-9]{12}):(role|user)/(?:[A-Za-z0-9+=,.@_-]+/)*([A-Za-z0-9+=,.@_-]{1,128})$")
+_NAME = r"[A-Za-z0-9+=,.@_-]"
+_IAM = re.compile(rf"^arn:(aws[a-z-]*):iam::([0-9]{{12}}):(role|user)/(?:{_NAME}+/)*({_NAME}{{1,128}})$")
 _ASSUMED = re.compile(r"^arn:(aws[a-z-]*):sts::([0-9]{12}):assumed-role/([A-Za-z0-9+=,.@_-]{1,128})/[^/]{1,128}$")
 
 
