@@ -120,6 +120,9 @@ class FakeS3:
     def download_file(self, bucket: str, key: str, path: Path) -> None:
         path.write_bytes(self.get(bucket, key))
 
+    def list_keys(self, bucket: str, prefix: str, *, limit: int = 1000) -> list[str]:
+        return sorted(key for target, key in self.objects if target == bucket and key.startswith(prefix))[:limit]
+
     def written(self, bucket: str) -> dict[str, bytes]:
         """What the code wrote into ``bucket`` (key -> body), in first-write order."""
         return {key: self.objects[(target, key)] for target, key in self.writes if target == bucket}

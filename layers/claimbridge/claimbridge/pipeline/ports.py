@@ -89,6 +89,10 @@ class ObjectStorePort(Protocol):
         """Read an object into a local file; ``ObjectMissing`` if it does not exist."""
         ...
 
+    def list_keys(self, bucket: str, prefix: str, *, limit: int = 1000) -> list[str]:
+        """Keys under ``prefix`` in key order, at most ``limit`` of them."""
+        ...
+
 
 class ChunkQueuePort(Protocol):
     """Where a large submission's anchors go, in chunks, for other invocations to map and store."""

@@ -1,6 +1,6 @@
 """State: the DynamoDB single-table repository of tenants, claims, history, counters, submissions and responses."""
 
-from claimbridge.state.dynamo_store import DynamoClaimStore, PrincipalTaken, StoreUnavailable
+from claimbridge.state.dynamo_store import DynamoClaimStore, StoreUnavailable
 from claimbridge.state.models import (
     ALLOWED_TRANSITIONS,
     REPLACEABLE_STATES,
@@ -28,7 +28,6 @@ __all__ = [
     "ClaimStorePort",
     "DynamoClaimStore",
     "HistoryEntry",
-    "PrincipalTaken",
     "ResponseCursor",
     "SourceIndex",
     "StoreUnavailable",

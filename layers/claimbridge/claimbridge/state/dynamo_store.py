@@ -41,7 +41,7 @@ from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
 from claimbridge.claim import ProfessionalClaim
-from claimbridge.errors import ClaimsError, StateConflict, TenantError
+from claimbridge.errors import ClaimsError, PrincipalTaken, StateConflict, TenantError
 from claimbridge.findings import Finding
 from claimbridge.scrubber.history import ServiceRecord, service_records
 from claimbridge.state.models import (
@@ -84,12 +84,6 @@ _SERIALIZER = TypeSerializer()
 _TRANSITION_CONDITION = "#state = :expected AND revision = :revision"
 _REPLACE_CONDITION = "#state = :expected AND revision = :revision AND attribute_not_exists(pending_submission_id)"
 _DESERIALIZER = TypeDeserializer()
-
-
-class PrincipalTaken(ClaimsError):
-    """A tenant document lists an API principal that another tenant's document already maps."""
-
-    code = "CB-PRINCIPAL-TAKEN"
 
 
 class StoreUnavailable(ClaimsError):
