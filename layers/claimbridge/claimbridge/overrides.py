@@ -14,11 +14,14 @@ source of truth, and the audit history keeps which fields were overridden, by wh
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from claimbridge.claim import IcdCode, Modifier, Npi, PlaceOfService, ProcedureCode
+from claimbridge.claim import IcdCode, Modifier, Npi, PlaceOfService, ProcedureCode, ProfessionalClaim
+from claimbridge.errors import ClaimsError
+from claimbridge.mapping.parties import roster_clinician
+from claimbridge.tenants import TenantConfig
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 ReferenceNumber = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9\-]+$")]
@@ -58,3 +61,63 @@ class ClaimOverrides(BaseModel):
         if len(sequences) != len(set(sequences)):
             raise ValueError("each line sequence may be overridden once")
         return self
+
+
+class OverrideError(ClaimsError):
+    """The overrides do not fit the claim (a line it does not have, an NPI not on the roster, a pointer past the
+    diagnoses); the message names the field path, never a value."""
+
+    code: ClassVar[str] = "CB-OVERRIDE-INVALID"
+
+
+def apply_overrides(
+    claim: ProfessionalClaim, overrides: ClaimOverrides, *, tenant: TenantConfig
+) -> tuple[ProfessionalClaim, tuple[str, ...]]:
+    """The claim with ``overrides`` applied (validated again as a whole) and the overridden field paths, in order.
+
+    Raises
+    ------
+    OverrideError
+        A line sequence the claim does not have, a rendering NPI that is not on the tenant's roster, or a result
+        the claim model refuses (e.g. a diagnosis pointer past the diagnoses).
+    """
+    data = claim.model_dump(exclude={"total_charge"})
+    paths: list[str] = []
+    for name in ("prior_authorization", "referral_number", "place_of_service", "diagnoses"):
+        value = getattr(overrides, name)
+        if value is not None:
+            data[name] = value
+            paths.append(name)
+    if overrides.rendering_npi is not None:
+        provider = tenant.roster_provider(overrides.rendering_npi)
+        if provider is None:
+            raise OverrideError("rendering_npi: not an NPI of the tenant's provider roster")
+        data["rendering"] = roster_clinician(provider, taxonomy=None, fhir_path="").model_dump()
+        paths.append("rendering_npi")
+    lines = {line["sequence"]: line for line in data["lines"]}
+    for line in overrides.lines:
+        target = lines.get(line.sequence)
+        if target is None:
+            raise OverrideError(f"lines[{line.sequence}]: the claim has no service line with this sequence")
+        for name in _LINE_FIELDS:
+            value = getattr(line, name)
+            if value is not None:
+                target[name] = value
+                paths.append(f"lines[{line.sequence}].{name}")
+    try:
+        updated = ProfessionalClaim.model_validate(data)
+    except ValidationError as exc:
+        where = ", ".join(".".join(str(part) for part in error["loc"]) for error in exc.errors(include_input=False))
+        raise OverrideError(f"the overridden claim is not valid at {where}") from None
+    return updated, tuple(paths)
+
+
+_LINE_FIELDS = (
+    "procedure_code",
+    "modifiers",
+    "units",
+    "place_of_service",
+    "documented_minutes",
+    "prior_authorization",
+    "diagnosis_pointers",
+)

@@ -428,11 +428,13 @@ def resend_failed(
     *,
     policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     actor: str | None = None,
+    note: str | None = None,
 ) -> ResendOutcome:
     """Send a failed interchange again: its FAILED_TO_SEND claims go back to READY and are announced (Claim Ready).
 
     ``submit_claims`` then finds them READY and still carried by the interchange, and sends the archived file under
     its idempotency key: a clearinghouse that took it after all answers with the same submission, never a copy.
+    ``note`` (a biller's reason) is appended to each claim's audit entry.
 
     Raises
     ------
@@ -461,7 +463,8 @@ def resend_failed(
         moved = deps.store.transition(
             claim,
             ClaimState.READY,
-            reason=f"resend of interchange {submission_id} (same file, same idempotency key)",
+            reason=f"resend of interchange {submission_id} (same file, same idempotency key)"
+            + (f": {note}" if note else ""),
             actor=actor or deps.actor,
         )
         moved_claims.append(moved)
