@@ -344,7 +344,7 @@ def test_template_data_key_rotates() -> None:
         (
             "ClaimReadyRule",
             {"Ref": "ClaimBus"},
-            {"source": ["claimbridge"], "detail-type": ["Claim Ready"]},
+            {"source": ["claimbridge"], "detail-type": ["Claim Ready", "Claim Corrected"]},
             "SubmitQueue",
         ),
         (

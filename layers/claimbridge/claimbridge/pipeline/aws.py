@@ -113,17 +113,15 @@ class S3ObjectStore:
         except ClientError as exc:
             raise _read_error(exc, "download_file", bucket, key, external=False) from exc
 
-    def list_keys(self, bucket: str, prefix: str, *, limit: int = 1000) -> list[str]:
-        """ListObjectsV2 pages until ``limit`` keys (a claim's write-back objects: a handful)."""
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        """ListObjectsV2 pages under ``prefix`` (S3 returns keys in UTF-8 binary order)."""
         keys: list[str] = []
         try:
             for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
                 keys.extend(item["Key"] for item in page.get("Contents", []))
-                if len(keys) >= limit:
-                    break
         except ClientError as exc:
             raise StorageUnavailable(f"list_objects_v2 failed: {_error_code(exc)}") from exc
-        return keys[:limit]
+        return keys
 
 
 def _read_error(exc: ClientError, operation: str, bucket: str, key: str, *, external: bool) -> Exception:

@@ -1,7 +1,8 @@
 """Responses: a 999, 277CA or 835 file in ``responses/<tenant>/<kind>/<id>.x12`` moves the claims it answers.
 
 Matching: a 999 names our GS06 (AK102) and ST02s (AK202) -> the submission record -> the claims of each ST; a
-277CA names each claim by its patient control number (CLM01 = claim id); an 835 names it in CLP01 and moves it to
+277CA names each claim by its patient control number (CLM01 = claim id; a biller's replacement or void keeps it, and
+a void the 277CA accepts becomes VOIDED); an 835 names it in CLP01 and moves it to
 PAID / PARTIALLY_PAID / DENIED with the denial category and next action (``claimbridge.remit``), recording the
 payer's claim number (CLP07). What matches nothing is recorded as an unmatched item with a metric, never dropped.
 A file processed once changes nothing the second time (a marker per object key; claims already in the target
@@ -16,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from claimbridge.claim import ClaimFrequency
 from claimbridge.errors import StateConflict, TenantError, X12SyntaxError
 from claimbridge.events import (
     BusEventDetail,
@@ -162,7 +164,7 @@ class _Apply:
                     reason_codes=tuple(codes),
                 )
             )
-        elif target == ClaimState.ACCEPTED:
+        elif target in (ClaimState.ACCEPTED, ClaimState.VOIDED):
             self.counts["accepted"] += 1
             self.events.append(
                 ClaimAccepted(
@@ -260,7 +262,7 @@ class _Apply:
             elif categories & ACCEPTED_277CA:
                 self.move(
                     status.patient_control_number,
-                    ClaimState.ACCEPTED,
+                    self._accepted_state(status.patient_control_number),
                     codes=composites,
                     finding=None,
                     payer_claim_control_number=status.payer_claim_control_number,
@@ -270,6 +272,14 @@ class _Apply:
             else:
                 self.link(status.patient_control_number)
                 self.counts["unchanged"] += 1
+
+    def _accepted_state(self, claim_id: str) -> ClaimState:
+        """A void (frequency 8) the 277CA accepts is VOIDED (the payer took the cancellation); any other claim is
+        ACCEPTED."""
+        claim = self.deps.store.get_claim(self.tenant_id, claim_id)
+        if claim is not None and claim.claim is not None and claim.claim.frequency == ClaimFrequency.VOID:
+            return ClaimState.VOIDED
+        return ClaimState.ACCEPTED
 
     def apply_835(self, remittances: Sequence[Remittance]) -> None:
         """Post every claim payment: PAID / PARTIALLY_PAID / DENIED by ``claimbridge.remit.classify``.

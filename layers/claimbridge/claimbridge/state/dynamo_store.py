@@ -16,6 +16,7 @@ pk                                     sk                             what
 ``TENANT#<t>#CURSOR``                  ``CLEARINGHOUSE``              response polling cursor
 ``TENANT#<t>#RESPONSE#<object key>``   ``PROCESSED``                  processed-response marker
 ``TENANT#<t>#UNMATCHED``               ``<iso-ts>#<uuid>``            unmatched response part
+``TENANT#<t>#QUARANTINE#<key>``        ``REPLAYED``                   quarantined input sent back to ingest
 ``TENANT#<t>#CLAIM#<claim>``           ``FILE#<kind>#<object key>``   837P / 999 / 277CA / 835 of the claim
 ``PRINCIPAL#<iam principal key>``      ``TENANT``                     tenant_api caller -> tenant (with CONFIG)
 =====================================  =============================  =========================================
@@ -34,6 +35,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -47,6 +49,7 @@ from claimbridge.scrubber.history import ServiceRecord, service_records
 from claimbridge.state.models import (
     DEFAULT_MAX_SEND_ATTEMPTS,
     REPLACEABLE_STATES,
+    SENDABLE_STATES,
     ClaimFile,
     ClaimPageKey,
     ClaimState,
@@ -811,6 +814,13 @@ class DynamoClaimStore:
 
     def _refuse(self, current: StoredClaim, to_state: ClaimState, *, reason: str, actor: str) -> None:
         """Record the refused attempt as an audit item, then raise ``StateConflict``."""
+        self.record_refusal(current, to_state, reason=reason, actor=actor)
+        raise StateConflict(
+            f"claim {current.claim_id}: transition {current.state.value} -> {to_state.value} is not allowed"
+        )
+
+    def record_refusal(self, current: StoredClaim, to_state: ClaimState, *, reason: str, actor: str) -> None:
+        """Record a refused attempt as an audit item (``refused``), changing nothing else."""
         at = self._clock()
         self._transact(
             [
@@ -828,9 +838,6 @@ class DynamoClaimStore:
             ],
             conflict=f"claim {current.claim_id}: audit item collision",
         )
-        raise StateConflict(
-            f"claim {current.claim_id}: transition {current.state.value} -> {to_state.value} is not allowed"
-        )
 
     def transition(
         self,
@@ -843,11 +850,14 @@ class DynamoClaimStore:
         submission_id: str | None = None,
         payer_claim_control_number: str | None = None,
         claim: ProfessionalClaim | None = None,
+        config_version: int | None = None,
+        written_off: Decimal | None = None,
     ) -> StoredClaim:
         """Conditional lifecycle move + audit item; a move not in the lifecycle is refused and recorded.
 
         ``payer_claim_control_number`` records the payer's number (277CA/835); ``claim`` replaces the claim content
-        (a corrected or void claim built from the stored one, moving to CORRECTED).
+        (a biller's override or correction; its lines replace the claim's scrubber history too); ``config_version``
+        the tenant configuration version it was scrubbed with; ``written_off`` the balance written off.
         """
         if not transition_allowed(current.state, to_state):
             self._refuse(current, to_state, reason=reason, actor=actor)
@@ -866,6 +876,10 @@ class DynamoClaimStore:
             update["payer_claim_control_number"] = payer_claim_control_number
         if claim is not None:
             update["claim"] = claim
+        if config_version is not None:
+            update["config_version"] = config_version
+        if written_off is not None:
+            update["written_off"] = written_off
         if to_state == ClaimState.SUBMITTED:
             update["pending_submission_id"] = None
         elif current.state == ClaimState.FAILED_TO_SEND and to_state in _ANSWERED_STATES:
@@ -886,14 +900,15 @@ class DynamoClaimStore:
                     reason=reason,
                     actor=actor,
                 ),
+                *self._patient_put(current.tenant_id, claim, now=_iso(at)),
             ],
             conflict=f"claim {current.claim_id} is no longer {current.state.value} at revision {current.revision}",
         )
         return moved
 
     def _set_pending(self, current: StoredClaim, submission_id: str | None) -> StoredClaim:
-        if current.state != ClaimState.READY:
-            raise StateConflict(f"claim {current.claim_id} is {current.state.value}, not READY")
+        if current.state not in SENDABLE_STATES:
+            raise StateConflict(f"claim {current.claim_id} is {current.state.value}, not READY or CORRECTED")
         changed = current.model_copy(
             update={
                 "pending_submission_id": submission_id,
@@ -906,7 +921,7 @@ class DynamoClaimStore:
             condition="#state = :expected AND revision = :revision",
             conflict=f"claim {current.claim_id} changed concurrently",
             names={"#state": "state"},
-            values={":expected": ClaimState.READY.value, ":revision": current.revision},
+            values={":expected": current.state.value, ":revision": current.revision},
         )
         return changed
 
@@ -927,11 +942,12 @@ class DynamoClaimStore:
         return current.model_copy(update={"announced": True})
 
     def attach_pending_submission(self, current: StoredClaim, submission_id: str) -> StoredClaim:
-        """Mark a READY claim as in flight in ``submission_id`` (a new source version cannot replace it now)."""
+        """Mark a READY (or CORRECTED) claim as in flight in ``submission_id`` (a new source version cannot replace
+        it now)."""
         return self._set_pending(current, submission_id)
 
     def detach_pending_submission(self, current: StoredClaim) -> StoredClaim:
-        """Release a READY claim from a refused interchange."""
+        """Release a READY (or CORRECTED) claim from a refused interchange."""
         return self._set_pending(current, None)
 
     def history(self, tenant_id: str, claim_id: str) -> list[HistoryEntry]:
@@ -1101,6 +1117,27 @@ class DynamoClaimStore:
             return False
         return True
 
+    def quarantine_replayed(self, tenant_id: str, quarantine_key: str) -> bool:
+        """Whether the quarantined input was replayed already."""
+        return self._get(f"TENANT#{tenant_id}#QUARANTINE#{quarantine_key}", "REPLAYED") is not None
+
+    def mark_quarantine_replayed(self, tenant_id: str, quarantine_key: str, *, actor: str) -> bool:
+        """Put the REPLAYED marker; False when another replay put it first."""
+        try:
+            self._put(
+                {
+                    "pk": f"TENANT#{tenant_id}#QUARANTINE#{quarantine_key}",
+                    "sk": "REPLAYED",
+                    "replayed_at": _iso(self._clock()),
+                    "replayed_by": actor,
+                },
+                condition="attribute_not_exists(pk)",
+                conflict=f"quarantined input {quarantine_key} already replayed",
+            )
+        except StateConflict:
+            return False
+        return True
+
     def record_unmatched(self, tenant_id: str, *, response_key: str, kind: str, reference: str, reason: str) -> None:
         """Keep the unmatched part under the tenant's UNMATCHED partition."""
         at = _iso(self._clock())
@@ -1171,6 +1208,7 @@ def _claim_item(claim: StoredClaim) -> dict[str, Any]:
         "pending_submission_id": claim.pending_submission_id,
         "related_claim_id": claim.related_claim_id,
         "payer_claim_control_number": claim.payer_claim_control_number,
+        "written_off": str(claim.written_off) if claim.written_off is not None else None,
         "announced": claim.announced,
         "created_at": _iso(claim.created_at),
         "updated_at": _iso(claim.updated_at),
@@ -1195,6 +1233,7 @@ def _stored_claim(item: Mapping[str, Any]) -> StoredClaim:
         pending_submission_id=item.get("pending_submission_id"),
         related_claim_id=item.get("related_claim_id"),
         payer_claim_control_number=item.get("payer_claim_control_number"),
+        written_off=Decimal(item["written_off"]) if item.get("written_off") is not None else None,
         announced=bool(item.get("announced", False)),
         created_at=datetime.fromisoformat(item["created_at"]),
         updated_at=datetime.fromisoformat(item["updated_at"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from claimbridge.claim import ProfessionalClaim
@@ -157,9 +158,16 @@ class ClaimStorePort(Protocol):
         submission_id: str | None = None,
         payer_claim_control_number: str | None = None,
         claim: ProfessionalClaim | None = None,
+        config_version: int | None = None,
+        written_off: Decimal | None = None,
     ) -> StoredClaim:
         """Move a claim along the lifecycle (conditional on ``current``); refuse and record a move not allowed.
-        Optionally record the payer's claim number, or replace the claim content (a correction)."""
+        Optionally record the payer's claim number, replace the claim content (an override or a correction) with
+        the tenant configuration version it was scrubbed with, or record the balance written off."""
+        ...
+
+    def record_refusal(self, current: StoredClaim, to_state: ClaimState, *, reason: str, actor: str) -> None:
+        """Record a refused attempt in the claim's history (an action its state or data does not allow)."""
         ...
 
     def mark_announced(self, current: StoredClaim) -> StoredClaim:
@@ -167,11 +175,11 @@ class ClaimStorePort(Protocol):
         ...
 
     def attach_pending_submission(self, current: StoredClaim, submission_id: str) -> StoredClaim:
-        """Mark a READY claim as carried by an interchange that is being sent."""
+        """Mark a READY (or CORRECTED) claim as carried by an interchange that is being sent."""
         ...
 
     def detach_pending_submission(self, current: StoredClaim) -> StoredClaim:
-        """Release a READY claim from an interchange the clearinghouse refused for good."""
+        """Release a READY (or CORRECTED) claim from an interchange the clearinghouse refused for good."""
         ...
 
     def history(self, tenant_id: str, claim_id: str) -> list[HistoryEntry]:
@@ -239,4 +247,13 @@ class ClaimStorePort(Protocol):
 
     def list_unmatched(self, tenant_id: str) -> list[UnmatchedResponse]:
         """The unmatched response parts recorded for the tenant, oldest first."""
+        ...
+
+    # quarantine replay
+    def quarantine_replayed(self, tenant_id: str, quarantine_key: str) -> bool:
+        """Whether the quarantined input was sent back to ingest already."""
+        ...
+
+    def mark_quarantine_replayed(self, tenant_id: str, quarantine_key: str, *, actor: str) -> bool:
+        """Mark a quarantined input as replayed; False if another replay marked it first."""
         ...
