@@ -75,8 +75,9 @@ bench: $(STAMP)  ## benchmarks, printed as ratios against a baseline
 	$(BIN)/python -m bench
 
 .PHONY: docs
-docs: $(STAMP)  ## regenerate docs/scrubber-rules.md from the rule registry and code tables
+docs: $(STAMP)  ## regenerate docs/scrubber-rules.md (rule registry, code tables) and docs/openapi.json (tenant API)
 	$(BIN)/python -m claimbridge.scrubber.catalogue > docs/scrubber-rules.md
+	$(BIN)/python -m claimbridge.api.openapi > docs/openapi.json
 
 .PHONY: goldens
 goldens: $(STAMP)  ## rewrite the 837P golden files in tests/goldens/837p from their scenarios (review the diff)

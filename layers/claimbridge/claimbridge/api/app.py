@@ -21,11 +21,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 
 from claimbridge import __version__
 from claimbridge.api.identity import Caller, identify
-from claimbridge.api.models import ProviderList, TenantList, TenantSummary, TenantWritten, VersionList
+from claimbridge.api.models import (
+    FixRequest,
+    ProviderList,
+    ReasonRequest,
+    TenantList,
+    TenantSummary,
+    TenantWritten,
+    VersionList,
+)
 from claimbridge.api.problems import (
     CONFLICT,
     PRECONDITION,
     PROBLEM_CONTENT_TYPE,
+    WITH_ETAG,
     Problem,
     problem,
     problem_for,
@@ -34,6 +43,16 @@ from claimbridge.api.problems import (
 )
 from claimbridge.api.services import Services
 from claimbridge.errors import ClaimsError
+from claimbridge.pipeline.actions import (
+    ActionResult,
+    ReplayResult,
+    close_claim,
+    correct_claim,
+    replay_quarantined,
+    resend_claim,
+    resubmit_claim,
+    write_off_claim,
+)
 from claimbridge.state.models import ClaimState
 from claimbridge.tenants.models import PayerProfile, RosterProvider, TenantConfig
 from claimbridge.worklists.models import ClaimDetail, ClaimPage, UnmatchedList, Worklist, WorklistName
@@ -122,7 +141,11 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     def get_tenant(tenant_id: TenantId) -> TenantSummary:
         return TenantSummary.of(services().tenants.get(caller().scope(tenant_id)))
 
-    @app.get("/tenants/<tenant_id>/config", summary="The tenant document (ETag: its version)", responses=responses())
+    @app.get(
+        "/tenants/<tenant_id>/config",
+        summary="The tenant document (ETag: its version)",
+        responses=responses((200, WITH_ETAG)),
+    )
     def get_config(tenant_id: TenantId) -> Response[TenantConfig]:
         record = services().tenants.get(caller().scope(tenant_id))
         return Response(
@@ -135,7 +158,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     @app.put(
         "/tenants/<tenant_id>/config",
         summary="Create or replace the tenant document (a new validated version)",
-        responses=responses((409, CONFLICT), (428, PRECONDITION)),
+        responses=responses((200, WITH_ETAG), (409, CONFLICT), (428, PRECONDITION)),
     )
     def put_config(tenant_id: TenantId, document: TenantConfig, if_match: IfMatch = None) -> Response[TenantWritten]:
         who = caller()  # operators create tenants; a tenant's principals exist only once their tenant does
@@ -253,6 +276,99 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     ) -> Worklist:
         return services().claims.worklist(caller().scope(tenant_id), name, limit=limit, after=next_token)
 
+    # ------------------------------------------------------------------ claim actions
+    def act(tenant_id: str, perform: Callable[[str, str, Services], ActionResult]) -> ActionResult:
+        who = caller()
+        current = services()
+        return perform(who.scope(tenant_id), who.arn, current)
+
+    @app.post(
+        "/tenants/<tenant_id>/claims/<claim_id>/resubmit",
+        summary="Re-scrub a HELD or REJECTED claim after a fix (optional field overrides): READY or HELD",
+        responses=responses((409, CONFLICT)),
+    )
+    def resubmit(tenant_id: TenantId, claim_id: ClaimId, request: FixRequest) -> ActionResult:
+        return act(
+            tenant_id,
+            lambda scoped, actor, s: resubmit_claim(
+                scoped, claim_id, reason=request.reason, actor=actor, deps=s.deps, overrides=request.overrides
+            ),
+        )
+
+    @app.post(
+        "/tenants/<tenant_id>/claims/<claim_id>/correct",
+        summary="Send a corrected claim (frequency 7, REF*F8) for an adjudicated or rejected claim",
+        responses=responses((409, CONFLICT)),
+    )
+    def correct(tenant_id: TenantId, claim_id: ClaimId, request: FixRequest) -> ActionResult:
+        return act(
+            tenant_id,
+            lambda scoped, actor, s: correct_claim(
+                scoped,
+                claim_id,
+                frequency="7",
+                reason=request.reason,
+                actor=actor,
+                deps=s.deps,
+                overrides=request.overrides,
+            ),
+        )
+
+    @app.post(
+        "/tenants/<tenant_id>/claims/<claim_id>/void",
+        summary="Void a claim the payer answered (frequency 8)",
+        responses=responses((409, CONFLICT)),
+    )
+    def void(tenant_id: TenantId, claim_id: ClaimId, request: ReasonRequest) -> ActionResult:
+        return act(
+            tenant_id,
+            lambda scoped, actor, s: correct_claim(
+                scoped, claim_id, frequency="8", reason=request.reason, actor=actor, deps=s.deps
+            ),
+        )
+
+    @app.post(
+        "/tenants/<tenant_id>/claims/<claim_id>/write-off",
+        summary="Write off an adjudicated claim's open balance (CLOSED)",
+        responses=responses((409, CONFLICT)),
+    )
+    def write_off(tenant_id: TenantId, claim_id: ClaimId, request: ReasonRequest) -> ActionResult:
+        return act(
+            tenant_id,
+            lambda scoped, actor, s: write_off_claim(scoped, claim_id, reason=request.reason, actor=actor, deps=s.deps),
+        )
+
+    @app.post(
+        "/tenants/<tenant_id>/claims/<claim_id>/close",
+        summary="Close a claim nothing more will be done with",
+        responses=responses((409, CONFLICT)),
+    )
+    def close(tenant_id: TenantId, claim_id: ClaimId, request: ReasonRequest) -> ActionResult:
+        return act(
+            tenant_id,
+            lambda scoped, actor, s: close_claim(scoped, claim_id, reason=request.reason, actor=actor, deps=s.deps),
+        )
+
+    @app.post(
+        "/tenants/<tenant_id>/claims/<claim_id>/resend",
+        summary="Send a FAILED_TO_SEND claim's interchange again (same file, same idempotency key)",
+        responses=responses((409, CONFLICT)),
+    )
+    def resend(tenant_id: TenantId, claim_id: ClaimId, request: ReasonRequest) -> ActionResult:
+        return act(
+            tenant_id,
+            lambda scoped, actor, s: resend_claim(scoped, claim_id, reason=request.reason, actor=actor, deps=s.deps),
+        )
+
+    @app.post(
+        "/tenants/<tenant_id>/replay",
+        summary="Send the tenant's inputs quarantined while it was disabled (IN-TENANT) through ingest again",
+        responses=responses((409, CONFLICT)),
+    )
+    def replay(tenant_id: TenantId) -> ReplayResult:
+        who = caller()
+        return replay_quarantined(who.scope(tenant_id), actor=who.arn, deps=services().deps)
+
     return app
 
 
@@ -291,7 +407,7 @@ def openapi_document(resolver: APIGatewayRestResolver | None = None) -> dict[str
         for operation in path.values():
             operation.get("responses", {}).pop("422", None)
     schemas = document.get("components", {}).get("schemas", {})
-    for unused in ("HTTPValidationError", "ValidationError"):
+    for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
     return document
 

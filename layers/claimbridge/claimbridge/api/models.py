@@ -4,9 +4,11 @@ claims are returned as the domain's own models)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from claimbridge.overrides import ClaimOverrides
 from claimbridge.state.models import TenantRecord, TenantVersion
 from claimbridge.tenants.models import RosterProvider
 
@@ -62,3 +64,22 @@ class ProviderList(BaseModel):
 
     model_config = _OUT
     items: list[RosterProvider]
+
+
+_IN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+Reason = Annotated[str, Field(min_length=1, max_length=500, description="why (kept in the claim's audit history)")]
+
+
+class ReasonRequest(BaseModel):
+    """An action that needs only the biller's reason (void, write off, close, resend)."""
+
+    model_config = _IN
+    reason: Reason
+
+
+class FixRequest(BaseModel):
+    """Resubmit or correct: the reason and, optionally, field overrides (``claimbridge.overrides``; audited by path)."""
+
+    model_config = _IN
+    reason: Reason
+    overrides: ClaimOverrides | None = None

@@ -17,9 +17,10 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict
 
 from claimbridge.errors import ClaimsError, StateConflict
+from claimbridge.pipeline.actions import ActionRefused, ClaimNotFound, InvalidOverride
 from claimbridge.tenants.models import TenantConfigError
 from claimbridge.tenants.service import NotFound, PreconditionRequired, VersionConflict
-from claimbridge.worklists.service import ClaimNotFound, InvalidPageToken
+from claimbridge.worklists.service import InvalidPageToken
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -50,12 +51,6 @@ class Forbidden(ClaimsError):
     code = "CB-FORBIDDEN"
 
 
-class ActionConflict(ClaimsError):
-    """A claim action the claim's state does not allow (raised by the actions domain as its own subclasses)."""
-
-    code = "CB-ACTION-REFUSED"
-
-
 def problem(status: HTTPStatus, code: str, detail: str, errors: Sequence[ProblemLocation] = ()) -> Problem:
     """A problem document with the status's standard title."""
     return Problem(title=status.phrase, status=status.value, code=code, detail=detail, errors=list(errors))
@@ -76,7 +71,7 @@ def validation_problem(errors: Sequence[Any]) -> Problem:
 
 
 NOT_FOUND_ERRORS: tuple[type[ClaimsError], ...] = (NotFound, ClaimNotFound)
-CONFLICT_ERRORS: tuple[type[ClaimsError], ...] = (VersionConflict, StateConflict, ActionConflict)
+CONFLICT_ERRORS: tuple[type[ClaimsError], ...] = (VersionConflict, StateConflict, ActionRefused)
 
 
 def problem_for(exc: ClaimsError) -> Problem:
@@ -87,6 +82,10 @@ def problem_for(exc: ClaimsError) -> Problem:
             "CB-TENANT-INVALID",
             "the tenant document is not valid",
             [ProblemLocation(location=f"/body{pointer}", message=rule) for pointer, rule in exc.problems],
+        )
+    if isinstance(exc, InvalidOverride):  # before ActionRefused, its base: the request, not the state, is wrong
+        return problem(
+            HTTPStatus.BAD_REQUEST, exc.code, str(exc), [ProblemLocation(location="/body/overrides", message=str(exc))]
         )
     if isinstance(exc, InvalidPageToken):
         return problem(
@@ -122,8 +121,22 @@ PRECONDITION = _documented(HTTPStatus.PRECONDITION_REQUIRED, "If-Match is requir
 UNAVAILABLE = _documented(HTTPStatus.SERVICE_UNAVAILABLE, "A backing service is unavailable; retry later")
 
 
+OK: OpenAPIResponse = {"description": "Successful response"}
+"""Without ``content`` the resolver documents the route's return model."""
+WITH_ETAG: OpenAPIResponse = {
+    "description": "Successful response; ETag is the tenant's configuration version",
+    "headers": {"ETag": {"description": "the config_version, quoted", "schema": {"type": "string"}}},
+}
+
+
 def responses(*extra: tuple[int, OpenAPIResponse]) -> dict[int, OpenAPIResponse]:
-    """The problem responses every route documents, plus ``extra``."""
-    documented: dict[int, OpenAPIResponse] = {400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND, 503: UNAVAILABLE}
+    """The success and problem responses every route documents, plus ``extra`` (which may replace the 200)."""
+    documented: dict[int, OpenAPIResponse] = {
+        200: OK,
+        400: BAD_REQUEST,
+        403: FORBIDDEN,
+        404: NOT_FOUND,
+        503: UNAVAILABLE,
+    }
     documented.update(extra)
     return documented

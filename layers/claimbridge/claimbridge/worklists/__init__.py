@@ -7,11 +7,10 @@ from claimbridge.worklists.models import (
     Worklist,
     WorklistName,
 )
-from claimbridge.worklists.service import ClaimNotFound, ClaimsView, InvalidPageToken
+from claimbridge.worklists.service import ClaimsView, InvalidPageToken
 
 __all__ = [
     "ClaimDetail",
-    "ClaimNotFound",
     "ClaimPage",
     "ClaimSummary",
     "ClaimsView",

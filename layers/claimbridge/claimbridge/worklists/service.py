@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from claimbridge.errors import ClaimsError
+from claimbridge.pipeline.actions import ClaimNotFound
 from claimbridge.pipeline.ports import ObjectStorePort
 from claimbridge.state.models import ClaimPageKey, ClaimState, StoredClaim
 from claimbridge.state.ports import ClaimStorePort
@@ -37,12 +38,6 @@ MAX_PAGE = 100
 DEFAULT_PAGE = 25
 _TOKEN_PART = re.compile(r"^[A-Za-z0-9:.+#_-]{1,100}$")
 WRITE_BACK_FOLDERS = ("ClaimResponse", "ExplanationOfBenefit")
-
-
-class ClaimNotFound(ClaimsError):
-    """No claim with this id for the tenant (also what a caller of another tenant's claim is told)."""
-
-    code = "CB-CLAIM-NOT-FOUND"
 
 
 class InvalidPageToken(ClaimsError):
@@ -134,7 +129,7 @@ class ClaimsView:
         """The stored claim, or ``ClaimNotFound``."""
         claim = self.store.get_claim(tenant_id, claim_id)
         if claim is None:
-            raise ClaimNotFound(f"claim {claim_id} not found")
+            raise ClaimNotFound(f"tenant {tenant_id}: no claim {claim_id}")
         return claim
 
     def files(self, tenant_id: str, claim_id: str) -> list[FileRef]:
