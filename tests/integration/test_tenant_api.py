@@ -45,10 +45,10 @@ def biller(operator: ApiClient) -> ApiClient:
     return ApiClient(session("DemoPracticeBilling"))
 
 
-def held_claims(infra: Infra, count: int, *, tenant: str = TENANT) -> list[StoredClaim]:
+def held_claims(infra: Infra, count: int, *, tenant: str = TENANT, start: int = 0) -> list[StoredClaim]:
     """``count`` HELD claims stored the way ingest stores them (RECEIVED -> HELD), one second apart."""
     claims = []
-    for index in range(count):
+    for index in range(start, start + count):
         clock = datetime(2026, 3, 10, 12, tzinfo=UTC) + timedelta(seconds=index)
         infra.store._clock = lambda moment=clock: moment  # type: ignore[misc]
         stored = infra.store.create_claim(
