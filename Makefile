@@ -42,8 +42,8 @@ $(LFH_STAMP): $(LFH_REQUIREMENTS)
 
 install-lfh: $(LFH_STAMP)  ## create .venv-lfh: LinuxForHealth x12, the contract test's second 837P validator
 
-run: $(STAMP)  ## the whole pipeline locally: moto server + sandbox clearinghouse + demo bundles (PROTOCOL=sftp: mailbox)
-	$(BIN)/claimbridge demo --out $(OUT) --protocol $(PROTOCOL)
+run: $(STAMP)  ## the whole pipeline locally: moto server + sandbox clearinghouse + demo bundles (PROTOCOL=sftp: mailbox; KEEP=1: leave it running for the CLI)
+	$(BIN)/claimbridge demo --out $(OUT) --protocol $(PROTOCOL)$(if $(KEEP), --keep)
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .

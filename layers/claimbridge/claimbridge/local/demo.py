@@ -12,8 +12,10 @@ only if every claim ended in the state the scenario expects.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -242,10 +244,42 @@ def sftp_tenant(stack: LocalStack, sftp: SftpSandboxClearinghouse, base: TenantC
     return base.model_copy(update={"clearinghouse": clearinghouse})
 
 
-def run_demo(out_dir: Path, *, protocol: str = "http") -> int:
-    """``claimbridge demo --out DIR [--protocol http|sftp]``: the sandbox clearinghouse over its HTTP API (the demo
-    tenant's ``sandbox`` kind) or as an SFTP mailbox (the tenant switched to ``sftp``). 0 only if every example claim
-    ended in the state ``DEMO_SCENARIO`` expects (1 otherwise, 2: no stack)."""
+KEPT_VARIABLES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "CLAIMS_TABLE",
+    "ARCHIVE_BUCKET",
+    "INBOUND_BUCKET",
+    "EVENT_BUS_NAME",
+    "CLAIMBRIDGE_SANDBOX_URL",
+)
+"""What ``claimbridge tenants|claims`` needs in another shell to work against the kept local stack."""
+
+
+def export_lines(stack: LocalStack) -> list[str]:
+    """``export NAME=value`` lines for the kept stack (the tenant API function's environment, dummy credentials)."""
+    env = stack.env("TenantApiFunction")
+    return [f"export {name}={shlex.quote(env[name])}" for name in KEPT_VARIABLES if env.get(name)]
+
+
+def wait_until_interrupted(banner: str) -> None:
+    """Print ``banner`` and block until Ctrl-C (the caller's ``finally`` stops the servers)."""
+    sys.stdout.write(banner)
+    sys.stdout.flush()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        sys.stdout.write("\nstopping the local stack\n")
+
+
+def run_demo(out_dir: Path, *, protocol: str = "http", keep: bool = False) -> int:
+    """``claimbridge demo --out DIR [--protocol http|sftp] [--keep]``: the sandbox clearinghouse over its HTTP API (the
+    demo tenant's ``sandbox`` kind) or as an SFTP mailbox (the tenant switched to ``sftp``). 0 only if every example
+    claim ended in the state ``DEMO_SCENARIO`` expects (1 otherwise, 2: no stack). ``keep`` (``make run KEEP=1``):
+    leave the stack and sandbox running, print the exports for ``claimbridge tenants|claims``, stop on Ctrl-C."""
     from claimbridge.local.sandbox import SandboxClearinghouse  # noqa: PLC0415 - the demo's other server
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -274,6 +308,14 @@ def run_demo(out_dir: Path, *, protocol: str = "http") -> int:
         run.expected = expected
         sys.stdout.write(render_report(run, out_dir))
         sys.stdout.write(f"function logs: {log_path}\n")
+        if keep:
+            exports = "\n".join(export_lines(stack))
+            wait_until_interrupted(
+                "\nthe local stack keeps running; in another shell:\n\n"
+                f"{exports}\n"
+                f"{sys.executable.rsplit('/', 1)[0]}/claimbridge claims worklist --tenant {tenant.tenant_id} denied\n\n"
+                "Ctrl-C stops it.\n"
+            )
     finally:
         if stack is not None:
             stack.stop()
