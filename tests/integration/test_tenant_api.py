@@ -371,3 +371,14 @@ def test_tenant_api_never_logs_the_document_or_reasons(
     logs = captured_logs.getvalue()
     assert "request done" in logs
     assert "ZELDA" not in logs and "QUIGGLEBOTTOM" not in logs and "1111111111" not in logs
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "multipart/form-data", "application/x-www-form-urlencoded"])
+def test_tenant_api_a_body_that_is_not_json_is_a_415(biller: ApiClient, content_type: str) -> None:
+    # When an action is sent with another media type
+    response = biller.call(
+        "POST", f"/tenants/{TENANT}/claims/CB1/close", {"reason": "r"}, headers={"Content-Type": content_type}
+    )
+
+    # Then it is refused before any parsing
+    assert (response.status, response.body["code"]) == (415, "CB-MEDIA-TYPE")

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Annotated, Any, NoReturn
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from claimbridge import __version__
 from claimbridge.api.identity import Caller, identify
@@ -34,6 +38,7 @@ from claimbridge.api.problems import (
     CONFLICT,
     PRECONDITION,
     PROBLEM_CONTENT_TYPE,
+    UNSUPPORTED,
     WITH_ETAG,
     Problem,
     problem,
@@ -86,9 +91,27 @@ def _expected_version(value: str | None) -> int | None:
     return int(match.group(1))
 
 
+class TenantApiResolver(APIGatewayRestResolver):
+    """The REST resolver, answering 415 for a body that is not JSON before any parsing (the API speaks JSON only;
+    Powertools would otherwise try form and multipart parsers on it)."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
+        content_type = headers.get("content-type", "").strip().lower()
+        if event.get("body") and content_type and not content_type.startswith("application/json"):
+            body = problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "CB-MEDIA-TYPE", "send the body as application/json")
+            return {
+                "statusCode": body.status,
+                "multiValueHeaders": {"Content-Type": [PROBLEM_CONTENT_TYPE]},
+                "body": body.model_dump_json(),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+
 def build_resolver(services: Callable[[], Services], *, logger: Any | None = None) -> APIGatewayRestResolver:
     """The resolver with every route; ``services`` is called per request (the handler's cached factory)."""
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = TenantApiResolver(enable_validation=True)
 
     def caller() -> Caller:
         identity = app.current_event.request_context.identity
@@ -98,6 +121,11 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     def problem_response(body: Problem, headers: dict[str, str] | None = None) -> Response[str]:
         return Response(
             status_code=body.status, content_type=PROBLEM_CONTENT_TYPE, body=body.model_dump_json(), headers=headers
+        )
+
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response[str]:
+        return problem_response(
+            problem(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "CB-MEDIA-TYPE", "send the body as application/json")
         )
 
     def _invalid(exc: RequestValidationError) -> Response[str]:
@@ -119,6 +147,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
             problem(HTTPStatus.INTERNAL_SERVER_ERROR, "CB-INTERNAL", "the request failed; it was logged by id")
         )
 
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported)
     app.exception_handler(RequestValidationError)(_invalid)
     app.exception_handler(ClaimsError)(_domain)
     app.exception_handler(NotFoundError)(_no_route)
@@ -158,7 +187,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     @app.put(
         "/tenants/<tenant_id>/config",
         summary="Create or replace the tenant document (a new validated version)",
-        responses=responses((200, WITH_ETAG), (409, CONFLICT), (428, PRECONDITION)),
+        responses=responses((200, WITH_ETAG), (409, CONFLICT), (415, UNSUPPORTED), (428, PRECONDITION)),
     )
     def put_config(tenant_id: TenantId, document: TenantConfig, if_match: IfMatch = None) -> Response[TenantWritten]:
         who = caller()  # operators create tenants; a tenant's principals exist only once their tenant does
@@ -206,7 +235,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     @app.put(
         "/tenants/<tenant_id>/providers/<npi>",
         summary="Add or replace a clinician (a new version)",
-        responses=responses((409, CONFLICT)),
+        responses=responses((409, CONFLICT), (415, UNSUPPORTED)),
     )
     def put_provider(tenant_id: TenantId, npi: Npi, entry: RosterProvider) -> TenantSummary:
         who = caller()
@@ -231,7 +260,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     @app.put(
         "/tenants/<tenant_id>/payers/<key>/profile",
         summary="Replace a payer's rules (a new version)",
-        responses=responses((409, CONFLICT)),
+        responses=responses((409, CONFLICT), (415, UNSUPPORTED)),
     )
     def put_payer_profile(tenant_id: TenantId, key: PayerKey, profile: PayerProfile) -> TenantSummary:
         who = caller()
@@ -285,7 +314,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     @app.post(
         "/tenants/<tenant_id>/claims/<claim_id>/resubmit",
         summary="Re-scrub a HELD or REJECTED claim after a fix (optional field overrides): READY or HELD",
-        responses=responses((409, CONFLICT)),
+        responses=responses((409, CONFLICT), (415, UNSUPPORTED)),
     )
     def resubmit(tenant_id: TenantId, claim_id: ClaimId, request: FixRequest) -> ActionResult:
         return act(
@@ -298,7 +327,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     @app.post(
         "/tenants/<tenant_id>/claims/<claim_id>/correct",
         summary="Send a corrected claim (frequency 7, REF*F8) for an adjudicated or rejected claim",
-        responses=responses((409, CONFLICT)),
+        responses=responses((409, CONFLICT), (415, UNSUPPORTED)),
     )
     def correct(tenant_id: TenantId, claim_id: ClaimId, request: FixRequest) -> ActionResult:
         return act(
@@ -317,7 +346,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     @app.post(
         "/tenants/<tenant_id>/claims/<claim_id>/void",
         summary="Void a claim the payer answered (frequency 8)",
-        responses=responses((409, CONFLICT)),
+        responses=responses((409, CONFLICT), (415, UNSUPPORTED)),
     )
     def void(tenant_id: TenantId, claim_id: ClaimId, request: ReasonRequest) -> ActionResult:
         return act(
@@ -330,7 +359,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     @app.post(
         "/tenants/<tenant_id>/claims/<claim_id>/write-off",
         summary="Write off an adjudicated claim's open balance (CLOSED)",
-        responses=responses((409, CONFLICT)),
+        responses=responses((409, CONFLICT), (415, UNSUPPORTED)),
     )
     def write_off(tenant_id: TenantId, claim_id: ClaimId, request: ReasonRequest) -> ActionResult:
         return act(
@@ -341,7 +370,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     @app.post(
         "/tenants/<tenant_id>/claims/<claim_id>/close",
         summary="Close a claim nothing more will be done with",
-        responses=responses((409, CONFLICT)),
+        responses=responses((409, CONFLICT), (415, UNSUPPORTED)),
     )
     def close(tenant_id: TenantId, claim_id: ClaimId, request: ReasonRequest) -> ActionResult:
         return act(
@@ -352,7 +381,7 @@ def build_resolver(services: Callable[[], Services], *, logger: Any | None = Non
     @app.post(
         "/tenants/<tenant_id>/claims/<claim_id>/resend",
         summary="Send a FAILED_TO_SEND claim's interchange again (same file, same idempotency key)",
-        responses=responses((409, CONFLICT)),
+        responses=responses((409, CONFLICT), (415, UNSUPPORTED)),
     )
     def resend(tenant_id: TenantId, claim_id: ClaimId, request: ReasonRequest) -> ActionResult:
         return act(

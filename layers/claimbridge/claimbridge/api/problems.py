@@ -119,6 +119,7 @@ NOT_FOUND = _documented(HTTPStatus.NOT_FOUND, "Not found (also: not the caller's
 CONFLICT = _documented(HTTPStatus.CONFLICT, "Conflicts with the current state or version")
 PRECONDITION = _documented(HTTPStatus.PRECONDITION_REQUIRED, "If-Match is required to change an existing tenant")
 UNAVAILABLE = _documented(HTTPStatus.SERVICE_UNAVAILABLE, "A backing service is unavailable; retry later")
+UNSUPPORTED = _documented(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "The body is not application/json")
 
 
 OK: OpenAPIResponse = {"description": "Successful response"}
