@@ -12,6 +12,7 @@ only if every claim ended in the state the scenario expects.
 
 from __future__ import annotations
 
+import io
 import shlex
 import shutil
 import sys
@@ -22,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from claimbridge.local.api_server import LocalTenantApi
 from claimbridge.local.redate import redate_bundle
 from claimbridge.local.router import DrainReport, LocalRouter
 from claimbridge.local.sandbox import FaultRequest, RemitControl, SandboxState
 from claimbridge.local.sandbox_remits import RemitOutcome
 from claimbridge.local.sandbox_sftp import SftpSandboxClearinghouse
-from claimbridge.local.stack import LocalStack, LocalStackError
+from claimbridge.local.stack import ACCOUNT_ID, LocalStack, LocalStackError
 from claimbridge.mapping import claim_id_for
 from claimbridge.state import ClaimState, DynamoClaimStore, StoredClaim
 from claimbridge.tenants import DEMO_TENANT_FILE, TenantConfig, load_tenant_config
@@ -275,6 +277,32 @@ def wait_until_interrupted(banner: str) -> None:
         sys.stdout.write("\nstopping the local stack\n")
 
 
+LOCAL_OPERATOR = f"arn:aws:iam::{ACCOUNT_ID}:role/ClaimbridgeLocalOperator"
+"""The template's ``AdminPrincipals`` in the local stack: the identity the locally served tenant API acts as."""
+
+
+def keep_running(stack: LocalStack, tenant_id: str) -> None:
+    """``make run KEEP=1``: serve the tenant API on 127.0.0.1 (as the local operator), print how to reach the stack
+    from another shell (CLI exports, API URL), and wait for Ctrl-C."""
+    router = LocalRouter(stack, log_stream=io.StringIO())
+    api = LocalTenantApi(
+        lambda event, _context: router.invoke("TenantApiFunction", event),
+        user_arn=f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{LOCAL_OPERATOR.rsplit('/', 1)[1]}/local",
+    )
+    url = api.start()
+    try:
+        cli = f"{sys.executable.rsplit('/', 1)[0]}/claimbridge"
+        wait_until_interrupted(
+            "\nthe local stack keeps running; in another shell:\n\n"
+            + "\n".join(export_lines(stack))
+            + f"\n{cli} claims worklist --tenant {tenant_id} denied\n\n"
+            f"tenant API (as the local operator): curl {url}/tenants/{tenant_id}/worklists/denied\n\n"
+            "Ctrl-C stops it.\n"
+        )
+    finally:
+        api.stop()
+
+
 def run_demo(out_dir: Path, *, protocol: str = "http", keep: bool = False) -> int:
     """``claimbridge demo --out DIR [--protocol http|sftp] [--keep]``: the sandbox clearinghouse over its HTTP API (the
     demo tenant's ``sandbox`` kind) or as an SFTP mailbox (the tenant switched to ``sftp``). 0 only if every example
@@ -293,7 +321,8 @@ def run_demo(out_dir: Path, *, protocol: str = "http", keep: bool = False) -> in
         sandbox_url = sandbox.start()
         where = sftp.start() if sftp is not None else sandbox_url
         try:
-            stack = LocalStack(parameters={"ClearinghouseSandboxUrl": sandbox_url}).start()
+            parameters = {"ClearinghouseSandboxUrl": sandbox_url, "AdminPrincipals": LOCAL_OPERATOR}
+            stack = LocalStack(parameters=parameters).start()
         except LocalStackError as exc:
             sys.stderr.write(f"claimbridge demo: {exc}\n")
             return 2
@@ -309,13 +338,7 @@ def run_demo(out_dir: Path, *, protocol: str = "http", keep: bool = False) -> in
         sys.stdout.write(render_report(run, out_dir))
         sys.stdout.write(f"function logs: {log_path}\n")
         if keep:
-            exports = "\n".join(export_lines(stack))
-            wait_until_interrupted(
-                "\nthe local stack keeps running; in another shell:\n\n"
-                f"{exports}\n"
-                f"{sys.executable.rsplit('/', 1)[0]}/claimbridge claims worklist --tenant {tenant.tenant_id} denied\n\n"
-                "Ctrl-C stops it.\n"
-            )
+            keep_running(stack, tenant.tenant_id)
     finally:
         if stack is not None:
             stack.stop()
