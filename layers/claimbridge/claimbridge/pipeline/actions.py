@@ -26,9 +26,12 @@ from claimbridge.overrides import ClaimOverrides, LineOverride, OverrideError, a
 from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
 from claimbridge.pipeline.submit import SubmissionNotFound, resend_failed
 from claimbridge.pipeline.submitted import accept_submitted_event
+from claimbridge.remit.denials import denial_table
+from claimbridge.remit.parser import Adjustment as RemitAdjustment
 from claimbridge.scrubber import ServiceRecord, scrub
 from claimbridge.state.models import ALLOWED_TRANSITIONS, ClaimState, StoredClaim, TenantRecord
 from claimbridge.writeback import eob_key
+from claimbridge.writeback.eob import GROUP_CODE_SYSTEM
 
 __all__ = [
     "ActionRefused",
@@ -463,9 +466,12 @@ def write_off_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, d
 
 
 def open_balance(deps: PipelineDeps, claim: StoredClaim) -> Decimal | None:
-    """charge - paid - patient responsibility of the claim's latest posted ExplanationOfBenefit (never below 0)."""
+    """What the latest posted 835 left for the practice to collect from the payer: charge - paid - patient
+    responsibility - the payer's normal contractual adjustments (CO-45, CO-253 ... of the CARC table's ``normal``
+    rows: never collectible, so never a write-off). Read from the claim's latest ExplanationOfBenefit; never below 0.
+    """
     prefix = eob_key(claim.tenant_id, claim.claim_id, "").removesuffix(".json")
-    documents = []
+    documents: list[dict[str, Any]] = []
     for key in deps.objects.list_keys(deps.archive_bucket, prefix):
         try:
             documents.append(json.loads(deps.objects.get(deps.archive_bucket, key)))
@@ -474,14 +480,37 @@ def open_balance(deps: PipelineDeps, claim: StoredClaim) -> Decimal | None:
     if not documents:
         return None
     latest = max(documents, key=lambda document: str(document.get("created", "")))
-    totals: dict[str, Decimal] = {}
-    for total in latest.get("total", []):
-        code = total["category"]["coding"][0]["code"]
-        totals[code] = Decimal(str(total["amount"]["value"]))
+    totals = {total["category"]["coding"][0]["code"]: _amount(total["amount"]) for total in latest.get("total", [])}
     if "submitted" not in totals:
         return None
+    table = denial_table()
+    entries = [
+        *latest.get("adjudication", []),
+        *(e for item in latest.get("item", []) for e in item.get("adjudication", [])),
+    ]
+    contractual = sum(
+        (
+            _amount(entry["amount"])
+            for entry in entries
+            if entry["category"]["coding"][0].get("system") == GROUP_CODE_SYSTEM
+            and entry["category"]["coding"][0]["code"] != "PR"
+            and table.is_normal(
+                RemitAdjustment(
+                    group=entry["category"]["coding"][0]["code"],
+                    reason=entry["reason"]["coding"][0]["code"],
+                    amount=_amount(entry["amount"]),
+                )
+            )
+        ),
+        Decimal(0),
+    )
     balance = totals["submitted"] - totals.get("benefit", Decimal(0)) - totals.get("memberliability", Decimal(0))
-    return max(balance, Decimal(0)).quantize(Decimal("0.01"))
+    return max(balance - contractual, Decimal(0)).quantize(Decimal("0.01"))
+
+
+def _amount(money: dict[str, Any]) -> Decimal:
+    """A FHIR Money value as an exact decimal (the EOB writes numbers)."""
+    return Decimal(str(money["value"]))
 
 
 def close_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, deps: PipelineDeps) -> ActionResult:
