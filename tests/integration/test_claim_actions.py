@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from claimbridge.events import FhirBundleSubmittedEvent
 from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.mapping import claim_id_for
 from claimbridge.pipeline.actions import (
@@ -21,12 +22,14 @@ from claimbridge.pipeline.actions import (
     LineOverride,
     close_claim,
     correct_claim,
+    replay_quarantined,
     resend_claim,
     resubmit_claim,
     write_off_claim,
 )
 from claimbridge.pipeline.poll import poll_tenant
 from claimbridge.pipeline.ports import CountingMetrics, PipelineDeps
+from claimbridge.pipeline.submitted import accept_submitted_event
 from claimbridge.pipeline.wiring import build_deps
 from claimbridge.settings import get_settings
 from claimbridge.state import ClaimState, StoredClaim
@@ -297,7 +300,7 @@ def test_denied_claim_corrected_with_frequency_7_is_sent_with_ref_f8_and_its_835
     refs = [(s.element(1), s.element(2)) for s in iter_segments(text) if s.tag == "REF"]
     assert ("F8", denied.payer_claim_control_number) in refs
     assert next(s.element(1) for s in iter_segments(text) if s.tag == "SV1").split(":")[2:] == ["AH"]
-    assert [issue for issue in validate_837p(text) if issue.severity == "error"] == []
+    assert validate_837p(text) == []
 
     # When the payer accepts and pays the replacement
     respond(infra)
@@ -337,6 +340,7 @@ def test_void_with_frequency_8_is_sent_and_the_accepted_void_is_voided(
     text = interchange_of(infra, stored(infra))
     clm = next(s for s in iter_segments(text) if s.tag == "CLM")
     assert clm.element(5).split(":")[-1] == "8"
+    assert validate_837p(text) == []
     assert ("F8", paid.payer_claim_control_number) in [(s.element(1), s.element(2)) for s in iter_segments(text)]
     respond(infra)
     assert stored(infra).state == ClaimState.VOIDED
@@ -478,3 +482,93 @@ def test_resend_of_a_failed_claim_sends_the_same_interchange_once(infra: Infra, 
     with pytest.raises(ActionRefused, match="no failed interchange"):
         resend_claim(TENANT, CLAIM_ID, reason="again", actor=BILLER, deps=deps())
     assert_refused_and_unchanged(infra, sent, "resend")
+
+
+# ------------------------------------------------------------------------------------------------ quarantine replay
+
+
+def quarantine_report(infra: Infra, key: str) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads(infra.archive_text(f"quarantine/{TENANT}/{key}.error.json"))
+    return report
+
+
+@pytest.mark.parametrize(
+    ("configured", "why"),
+    [(True, f"tenant {TENANT} is disabled"), (False, f"tenant {TENANT} is not configured")],
+)
+def test_a_disabled_or_unknown_tenants_input_is_quarantined_then_replayed_once_after_enabling(
+    infra: Infra, configured: bool, why: str
+) -> None:
+    # Given a disabled (or not yet configured) practice whose EHR drops a Bundle
+    if configured:
+        infra.store.put_tenant_config(tenant_document(enabled=False))
+    ingest(infra)
+
+    # Then the input is quarantined with a reason that names the tenant and why, nothing else, and no claim exists
+    key = f"{TENANT}/intake-90791.json"
+    report = quarantine_report(infra, key)
+    (issue,) = report["operation_outcome"]["issue"]
+    assert issue["details"]["coding"][0]["code"] == "IN-TENANT"
+    assert issue["details"]["text"] == f"IN-TENANT tenant: {why}"
+    assert infra.store.get_claim(TENANT, CLAIM_ID) is None
+    assert submit_queued(infra) == []
+
+    # When a replay is asked for while the tenant is still disabled, it is refused and nothing moves
+    with pytest.raises(ActionRefused, match="disabled or unknown"):
+        replay_quarantined(TENANT, actor=BILLER, deps=deps())
+
+    # When the practice is enabled and the replay is asked for
+    infra.store.put_tenant_config(tenant_document())
+    boto3.client("s3").delete_object(Bucket=infra.inbound_bucket, Key=key)
+    result = replay_quarantined(TENANT, actor=BILLER, deps=deps())
+
+    # Then the input is back under the tenant's inbound prefix, and ingest (Object Created) makes it a READY claim
+    assert result.replayed == (f"quarantine/{TENANT}/{key}",)
+    event = ingest_event([(infra.inbound_bucket, key)])
+    assert ingest_app.lambda_handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert stored(infra).state == ClaimState.READY
+
+    # and a second replay does nothing
+    again = replay_quarantined(TENANT, actor=BILLER, deps=deps())
+    assert (again.replayed, again.already_replayed) == ((), 1)
+
+
+def test_replay_skips_inputs_quarantined_for_their_content(infra: Infra) -> None:
+    # Given an enabled practice whose EHR dropped a file that is not JSON (IN-FORMAT)
+    infra.store.put_tenant_config(tenant_document())
+    ingest(infra, "not-json.json", b"this is not json")
+    assert quarantine_report(infra, f"{TENANT}/not-json.json")["operation_outcome"]["issue"]
+
+    # When a replay is asked for
+    result = replay_quarantined(TENANT, actor=BILLER, deps=deps())
+
+    # Then the file stays in quarantine: only a tenant that was off is a reason to replay
+    assert (result.replayed, result.skipped) == ((), 1)
+
+
+def test_replay_of_a_quarantined_bus_event_accepts_it_into_the_inbound_bucket(infra: Infra) -> None:
+    # Given a disabled practice whose EHR put an inline Bundle on the bus
+    infra.store.put_tenant_config(tenant_document(enabled=False))
+    bundle = json.loads((BUNDLES / "intake-90791.json").read_bytes())
+    event = FhirBundleSubmittedEvent.model_validate(
+        {
+            "id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "account": "111122223333",
+            "source": "com.example-ehr.demo-practice",
+            "detail-type": "FHIR Bundle Submitted",
+            "time": "2026-03-05T10:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "version": "0",
+            "detail": {"bundle": bundle},
+        }
+    )
+    assert accept_submitted_event(event, deps(), inbound_bucket=infra.inbound_bucket).quarantined
+
+    # When the practice is enabled and the replay is asked for
+    infra.store.put_tenant_config(tenant_document())
+    result = replay_quarantined(TENANT, actor=BILLER, deps=deps())
+
+    # Then the event is accepted again: its Bundle is in the tenant's inbound prefix for ingest
+    assert result.replayed == (f"quarantine/{TENANT}/events/{event.id}/event.json",)
+    assert boto3.client("s3").head_object(Bucket=infra.inbound_bucket, Key=f"{TENANT}/events/{event.id}/bundle.json")
