@@ -27,11 +27,8 @@ from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
 from claimbridge.pipeline.submit import SubmissionNotFound, resend_failed
 from claimbridge.pipeline.submitted import accept_submitted_event
 from claimbridge.remit.denials import denial_table
-from claimbridge.remit.parser import Adjustment as RemitAdjustment
 from claimbridge.scrubber import ServiceRecord, scrub
-from claimbridge.state.models import ALLOWED_TRANSITIONS, ClaimState, StoredClaim, TenantRecord
-from claimbridge.writeback import eob_key
-from claimbridge.writeback.eob import GROUP_CODE_SYSTEM
+from claimbridge.state.models import ADJUDICATED_STATES, ALLOWED_TRANSITIONS, ClaimState, StoredClaim, TenantRecord
 
 __all__ = [
     "ActionRefused",
@@ -104,7 +101,7 @@ class ReplayResult(BaseModel):
 
 RESUBMITTABLE_STATES = frozenset({ClaimState.HELD, ClaimState.REJECTED})
 """HELD: the scrubber (or the clearinghouse) held it before the payer saw it; REJECTED: a 999/277CA refused it."""
-WRITE_OFF_STATES = frozenset({ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED})
+WRITE_OFF_STATES = ADJUDICATED_STATES
 """Claims with an adjudicated balance (an 835 posted to them)."""
 QUARANTINE_REPLAY_CODE = "IN-TENANT"
 
@@ -440,9 +437,9 @@ def correct_claim(
 def write_off_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, deps: PipelineDeps) -> ActionResult:
     """An adjudicated balance the practice will not pursue: CLOSED, the written-off amount recorded.
 
-    The amount is what the latest posted 835 left open: charge - paid - patient responsibility (the claim's latest
-    ExplanationOfBenefit, written by the posting); ``None`` when no posting can be read. It feeds the net collection
-    rate (issue 9). Only PAID / PARTIALLY_PAID / DENIED claims have such a balance; anything else is closed instead.
+    The amount is what the claim's 835 posting left open (``open_balance``); ``None`` without a posting. It feeds the
+    net collection rate (issue 9). Only PAID / PARTIALLY_PAID / DENIED claims have such a balance; anything else is
+    closed instead.
     """
     action: Action = "write_off"
     current = _load(tenant_id, claim_id, deps)
@@ -457,7 +454,7 @@ def write_off_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, d
             actor=actor,
             deps=deps,
         )
-    amount = open_balance(deps, current)
+    amount = open_balance(current)
     moved = _transition(
         current, target, action=action, deps=deps, reason=_audit(action, actor, reason), actor=actor, written_off=amount
     )
@@ -465,52 +462,21 @@ def write_off_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, d
     return _result(action, current, moved)
 
 
-def open_balance(deps: PipelineDeps, claim: StoredClaim) -> Decimal | None:
-    """What the latest posted 835 left for the practice to collect from the payer: charge - paid - patient
+def open_balance(claim: StoredClaim) -> Decimal | None:
+    """What the claim's 835 posting left for the practice to collect from the payer: charge - paid - patient
     responsibility - the payer's normal contractual adjustments (CO-45, CO-253 ... of the CARC table's ``normal``
-    rows: never collectible, so never a write-off). Read from the claim's latest ExplanationOfBenefit; never below 0.
-    """
-    prefix = eob_key(claim.tenant_id, claim.claim_id, "").removesuffix(".json")
-    documents: list[dict[str, Any]] = []
-    for key in deps.objects.list_keys(deps.archive_bucket, prefix):
-        try:
-            documents.append(json.loads(deps.objects.get(deps.archive_bucket, key)))
-        except (ObjectMissing, ValueError):
-            continue
-    if not documents:
+    rows: never collectible, so never a write-off); never below 0. ``None`` without a posting."""
+    posting = claim.remittance
+    if posting is None:
         return None
-    latest = max(documents, key=lambda document: str(document.get("created", "")))
-    totals = {total["category"]["coding"][0]["code"]: _amount(total["amount"]) for total in latest.get("total", [])}
-    if "submitted" not in totals:
-        return None
-    table = denial_table()
-    entries = [
-        *latest.get("adjudication", []),
-        *(e for item in latest.get("item", []) for e in item.get("adjudication", [])),
-    ]
+    payment = posting.payment
+    table = denial_table(posting.payment_date)
     contractual = sum(
-        (
-            _amount(entry["amount"])
-            for entry in entries
-            if entry["category"]["coding"][0].get("system") == GROUP_CODE_SYSTEM
-            and entry["category"]["coding"][0]["code"] != "PR"
-            and table.is_normal(
-                RemitAdjustment(
-                    group=entry["category"]["coding"][0]["code"],
-                    reason=entry["reason"]["coding"][0]["code"],
-                    amount=_amount(entry["amount"]),
-                )
-            )
-        ),
+        (a.amount for a in payment.all_adjustments if a.group != "PR" and table.is_normal(a)),
         Decimal(0),
     )
-    balance = totals["submitted"] - totals.get("benefit", Decimal(0)) - totals.get("memberliability", Decimal(0))
-    return max(balance - contractual, Decimal(0)).quantize(Decimal("0.01"))
-
-
-def _amount(money: dict[str, Any]) -> Decimal:
-    """A FHIR Money value as an exact decimal (the EOB writes numbers)."""
-    return Decimal(str(money["value"]))
+    balance = payment.charge - payment.paid - posting.patient_responsibility - contractual
+    return max(balance, Decimal(0)).quantize(Decimal("0.01"))
 
 
 def close_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, deps: PipelineDeps) -> ActionResult:

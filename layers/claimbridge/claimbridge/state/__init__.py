@@ -2,10 +2,12 @@
 
 from claimbridge.state.dynamo_store import DynamoClaimStore, StoreUnavailable
 from claimbridge.state.models import (
+    ADJUDICATED_STATES,
     ALLOWED_TRANSITIONS,
     REPLACEABLE_STATES,
     ClaimState,
     HistoryEntry,
+    RemittancePosting,
     ResponseCursor,
     SourceIndex,
     StoredClaim,
@@ -17,12 +19,14 @@ from claimbridge.state.models import (
 from claimbridge.state.ports import ClaimStorePort
 
 __all__ = [
+    "ADJUDICATED_STATES",
     "ALLOWED_TRANSITIONS",
     "REPLACEABLE_STATES",
     "ClaimState",
     "ClaimStorePort",
     "DynamoClaimStore",
     "HistoryEntry",
+    "RemittancePosting",
     "ResponseCursor",
     "SourceIndex",
     "StoreUnavailable",

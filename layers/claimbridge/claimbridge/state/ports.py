@@ -13,6 +13,7 @@ from claimbridge.scrubber.history import ServiceRecord
 from claimbridge.state.models import (
     ClaimState,
     HistoryEntry,
+    RemittancePosting,
     ResponseCursor,
     SourceIndex,
     StoredClaim,
@@ -33,8 +34,11 @@ class ClaimStorePort(Protocol):
         """Store ``config`` as the tenant's next version; return that version number."""
         ...
 
-    def get_tenant(self, tenant_id: str) -> TenantRecord:
-        """The enabled tenant's current document and version; ``TenantError`` (IN-TENANT) if unknown or disabled."""
+    def get_tenant(self, tenant_id: str, *, include_disabled: bool = False) -> TenantRecord:
+        """The enabled tenant's current document and version; ``TenantError`` (IN-TENANT) if unknown or disabled.
+
+        ``include_disabled``: a disabled tenant's document too (responses to claims already sent are still processed
+        and written back, tenant-config section 1)."""
         ...
 
     def get_tenant_config(self, tenant_id: str) -> TenantConfig:
@@ -43,6 +47,10 @@ class ClaimStorePort(Protocol):
 
     def list_enabled_tenants(self) -> list[TenantConfig]:
         """Every tenant whose current document has ``enabled: true``."""
+        ...
+
+    def list_tenants(self) -> list[TenantConfig]:
+        """Every configured tenant, enabled or not."""
         ...
 
     def tenants_for_event_source(self, account: str, source: str) -> list[str]:
@@ -112,10 +120,12 @@ class ClaimStorePort(Protocol):
         claim: ProfessionalClaim | None = None,
         config_version: int | None = None,
         written_off: Decimal | None = None,
+        remittance: RemittancePosting | None = None,
     ) -> StoredClaim:
         """Move a claim along the lifecycle (conditional on ``current``); refuse and record a move not allowed.
         Optionally record the payer's claim number, replace the claim content (an override or a correction) with
-        the tenant configuration version it was scrubbed with, or record the balance written off."""
+        the tenant configuration version it was scrubbed with, record the balance written off, or record the 835
+        posting of an adjudicated state; a reversal (adjudicated -> ACCEPTED) clears the posting."""
         ...
 
     def record_refusal(self, current: StoredClaim, to_state: ClaimState, *, reason: str, actor: str) -> None:
