@@ -10,7 +10,7 @@ import pytest
 
 from claimbridge.remit import ClaimPayment, ProcedureCode, ServicePayment
 from claimbridge.state import ClaimState, StoredClaim
-from claimbridge.writeback.eob import line_sequences
+from claimbridge.writeback.adjudication import line_sequences
 from tests.unit.x12_builders import claim, line
 
 pytestmark = pytest.mark.unit
@@ -67,4 +67,6 @@ def payment(*lines: ServicePayment) -> ClaimPayment:
     ],
 )
 def test_eob_lines_match_our_service_lines(lines: tuple[ServicePayment, ...], expected: list[int]) -> None:
-    assert line_sequences(stored(), payment(*lines)) == expected
+    claim = stored().claim
+    assert claim is not None
+    assert line_sequences(claim.lines, payment(*lines)) == expected

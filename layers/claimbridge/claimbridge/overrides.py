@@ -104,6 +104,9 @@ def apply_overrides(
             if value is not None:
                 target[name] = value
                 paths.append(f"lines[{line.sequence}].{name}")
+    for line in data["lines"]:
+        if max(line["diagnosis_pointers"]) > len(data["diagnoses"]):
+            raise OverrideError(f"lines[{line['sequence']}].diagnosis_pointers: points past the claim's diagnoses")
     try:
         updated = ProfessionalClaim.model_validate(data)
     except ValidationError as exc:

@@ -26,9 +26,9 @@ from claimbridge.overrides import ClaimOverrides, LineOverride, OverrideError, a
 from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
 from claimbridge.pipeline.submit import SubmissionNotFound, resend_failed
 from claimbridge.pipeline.submitted import accept_submitted_event
+from claimbridge.remit.denials import denial_table
 from claimbridge.scrubber import ServiceRecord, scrub
-from claimbridge.state.models import ALLOWED_TRANSITIONS, ClaimState, StoredClaim, TenantRecord
-from claimbridge.writeback import eob_key
+from claimbridge.state.models import ADJUDICATED_STATES, ALLOWED_TRANSITIONS, ClaimState, StoredClaim, TenantRecord
 
 __all__ = [
     "ActionRefused",
@@ -101,7 +101,7 @@ class ReplayResult(BaseModel):
 
 RESUBMITTABLE_STATES = frozenset({ClaimState.HELD, ClaimState.REJECTED})
 """HELD: the scrubber (or the clearinghouse) held it before the payer saw it; REJECTED: a 999/277CA refused it."""
-WRITE_OFF_STATES = frozenset({ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED})
+WRITE_OFF_STATES = ADJUDICATED_STATES
 """Claims with an adjudicated balance (an 835 posted to them)."""
 QUARANTINE_REPLAY_CODE = "IN-TENANT"
 
@@ -437,9 +437,9 @@ def correct_claim(
 def write_off_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, deps: PipelineDeps) -> ActionResult:
     """An adjudicated balance the practice will not pursue: CLOSED, the written-off amount recorded.
 
-    The amount is what the latest posted 835 left open: charge - paid - patient responsibility (the claim's latest
-    ExplanationOfBenefit, written by the posting); ``None`` when no posting can be read. It feeds the net collection
-    rate (issue 9). Only PAID / PARTIALLY_PAID / DENIED claims have such a balance; anything else is closed instead.
+    The amount is what the claim's 835 posting left open (``open_balance``); ``None`` without a posting. It feeds the
+    net collection rate (issue 9). Only PAID / PARTIALLY_PAID / DENIED claims have such a balance; anything else is
+    closed instead.
     """
     action: Action = "write_off"
     current = _load(tenant_id, claim_id, deps)
@@ -454,7 +454,7 @@ def write_off_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, d
             actor=actor,
             deps=deps,
         )
-    amount = open_balance(deps, current)
+    amount = open_balance(current)
     moved = _transition(
         current, target, action=action, deps=deps, reason=_audit(action, actor, reason), actor=actor, written_off=amount
     )
@@ -462,25 +462,20 @@ def write_off_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, d
     return _result(action, current, moved)
 
 
-def open_balance(deps: PipelineDeps, claim: StoredClaim) -> Decimal | None:
-    """charge - paid - patient responsibility of the claim's latest posted ExplanationOfBenefit (never below 0)."""
-    prefix = eob_key(claim.tenant_id, claim.claim_id, "").removesuffix(".json")
-    documents = []
-    for key in deps.objects.list_keys(deps.archive_bucket, prefix):
-        try:
-            documents.append(json.loads(deps.objects.get(deps.archive_bucket, key)))
-        except (ObjectMissing, ValueError):
-            continue
-    if not documents:
+def open_balance(claim: StoredClaim) -> Decimal | None:
+    """What the claim's 835 posting left for the practice to collect from the payer: charge - paid - patient
+    responsibility - the payer's normal contractual adjustments (CO-45, CO-253 ... of the CARC table's ``normal``
+    rows: never collectible, so never a write-off); never below 0. ``None`` without a posting."""
+    posting = claim.remittance
+    if posting is None:
         return None
-    latest = max(documents, key=lambda document: str(document.get("created", "")))
-    totals: dict[str, Decimal] = {}
-    for total in latest.get("total", []):
-        code = total["category"]["coding"][0]["code"]
-        totals[code] = Decimal(str(total["amount"]["value"]))
-    if "submitted" not in totals:
-        return None
-    balance = totals["submitted"] - totals.get("benefit", Decimal(0)) - totals.get("memberliability", Decimal(0))
+    payment = posting.payment
+    table = denial_table(posting.payment_date)
+    contractual = sum(
+        (a.amount for a in payment.all_adjustments if a.group != "PR" and table.is_normal(a)),
+        Decimal(0),
+    )
+    balance = payment.charge - payment.paid - posting.patient_responsibility - contractual
     return max(balance, Decimal(0)).quantize(Decimal("0.01"))
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from claimbridge.clearinghouse.port import ClearinghousePort
 from claimbridge.errors import ClearinghouseError, TenantError
 from claimbridge.pipeline.ports import PipelineDeps
+from claimbridge.state.models import ClaimState
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def poll_tenant(tenant_id: str, deps: PipelineDeps) -> PollOutcome:
     ClearinghouseUnavailable
         The clearinghouse could not be reached; the cursor keeps its old value.
     """
-    tenant = deps.store.get_tenant_config(tenant_id)
+    tenant = deps.store.get_tenant(tenant_id, include_disabled=True).config
     adapter = deps.clearinghouse_for(tenant)
     cursor = deps.store.get_cursor(tenant_id).cursor
     keys: list[str] = []
@@ -94,12 +95,24 @@ def _acknowledge(adapter: ClearinghousePort, response_ids: tuple[str, ...], tena
     deps.metrics.count("ResponsesAcknowledged", len(response_ids), tenant_id=tenant_id)
 
 
+def _claims_out(tenant_id: str, deps: PipelineDeps) -> bool:
+    return any(
+        deps.store.claims_in_state(tenant_id, state, limit=1) for state in (ClaimState.SUBMITTED, ClaimState.ACCEPTED)
+    )
+
+
 def poll_due_tenants(deps: PipelineDeps) -> list[PollOutcome]:
-    """Poll every enabled tenant whose ``poll_minutes`` have passed; one tenant's failure does not stop the others."""
+    """Poll every tenant whose ``poll_minutes`` have passed; one tenant's failure does not stop the others.
+
+    A disabled tenant is polled while it still has claims out (SUBMITTED or ACCEPTED): its new inputs are refused, but
+    the answers to what it already sent are processed (tenant-config section 1).
+    """
     now = deps.clock()
     deps.metrics.count("PollRuns")  # a flat line on the dashboard means the schedule stopped
     outcomes: list[PollOutcome] = []
-    for tenant in deps.store.list_enabled_tenants():
+    for tenant in deps.store.list_tenants():
+        if not tenant.enabled and not _claims_out(tenant.tenant_id, deps):
+            continue
         polled_at = deps.store.get_cursor(tenant.tenant_id).polled_at
         # A little slack so a 1-minute schedule is not skipped by jitter for a 1-minute tenant.
         if polled_at is not None and now - polled_at < timedelta(minutes=tenant.clearinghouse.poll_minutes, seconds=-5):

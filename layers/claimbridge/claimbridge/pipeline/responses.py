@@ -38,7 +38,15 @@ from claimbridge.remit import (
     pair_reversals,
     parse_835,
 )
-from claimbridge.state.models import ClaimState, FileKind, StoredClaim, SubmissionRecord, transition_allowed
+from claimbridge.state.models import (
+    ADJUDICATED_STATES,
+    ClaimState,
+    FileKind,
+    RemittancePosting,
+    StoredClaim,
+    SubmissionRecord,
+    transition_allowed,
+)
 from claimbridge.writeback import build_eob, eob_key, fhir_instant
 from claimbridge.x12 import acks
 
@@ -107,6 +115,7 @@ class _Apply:
         finding: Finding | None,
         payer_claim_control_number: str | None = None,
         adjudication: Outcome | None = None,
+        remittance: RemittancePosting | None = None,
     ) -> None:
         """Move one claim to ACCEPTED / REJECTED; skip when already there; refuse (recorded) when not allowed."""
         claim = self.deps.store.get_claim(self.tenant_id, claim_id)
@@ -131,6 +140,7 @@ class _Apply:
                 actor=f"clearinghouse-{self.kind}",
                 findings=findings,
                 payer_claim_control_number=payer_claim_control_number,
+                remittance=remittance,
             )
         except StateConflict:
             if allowed:
@@ -304,6 +314,17 @@ class _Apply:
                     finding=remittance_finding(outcome),
                     payer_claim_control_number=payment.payer_claim_control_number,
                     adjudication=outcome,
+                    remittance=RemittancePosting(
+                        response_key=self.response_key,
+                        payment=payment,
+                        outcome=outcome.outcome,
+                        category=outcome.category,
+                        action=outcome.action,
+                        patient_responsibility=outcome.owed_by_patient,
+                        payer_id=remittance.payer_id,
+                        payment_date=remittance.payment_date,
+                        trace_number=remittance.trace_number,
+                    ),
                 )
                 self._write_eob(claim_id, payment, outcome, remittance)
 
@@ -331,7 +352,8 @@ class _Apply:
         if stored is None or outcome.outcome == ClaimOutcome.REVERSED:
             return
         try:
-            tenant = self.deps.store.get_tenant_config(self.tenant_id)
+            # A disabled tenant's responses are still processed and written back (tenant-config section 1).
+            tenant = self.deps.store.get_tenant(self.tenant_id, include_disabled=True).config
         except TenantError:
             return
         stem = self.response_key.rsplit("/", 1)[-1].removesuffix(".x12")
@@ -361,8 +383,6 @@ class _Apply:
             )
         )
 
-
-ADJUDICATED_STATES = frozenset({ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED})
 
 NEXT_ACTION_TEXT = {
     Action.RESUBMIT_CORRECTED: "correct the claim and send a replacement (frequency 7, REF*F8 = the payer's number)",

@@ -33,10 +33,11 @@ class WriteBackOutcome(BaseModel):
 def write_back_claim(tenant_id: str, claim_id: str, deps: PipelineDeps) -> WriteBackOutcome:
     """Write the missing ClaimResponses of one claim and announce them."""
     try:
-        tenant = deps.store.get_tenant_config(tenant_id)
+        # Disabled tenants still get their results: responses to claims already sent are processed (tenant-config §1).
+        tenant = deps.store.get_tenant(tenant_id, include_disabled=True).config
     except TenantError:
         deps.metrics.count("WriteBacksSkipped", tenant_id=tenant_id)
-        return WriteBackOutcome(tenant_id=tenant_id, claim_id=claim_id, skipped="tenant not enabled")
+        return WriteBackOutcome(tenant_id=tenant_id, claim_id=claim_id, skipped="tenant not configured")
     stored = deps.store.get_claim(tenant_id, claim_id)
     if stored is None:
         deps.metrics.count("WriteBacksSkipped", tenant_id=tenant_id)

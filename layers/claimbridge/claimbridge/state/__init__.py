@@ -2,12 +2,14 @@
 
 from claimbridge.state.dynamo_store import DynamoClaimStore, StoreUnavailable
 from claimbridge.state.models import (
+    ADJUDICATED_STATES,
     ALLOWED_TRANSITIONS,
     REPLACEABLE_STATES,
     ClaimFile,
     ClaimPageKey,
     ClaimState,
     HistoryEntry,
+    RemittancePosting,
     ResponseCursor,
     SourceIndex,
     StoredClaim,
@@ -20,6 +22,7 @@ from claimbridge.state.models import (
 from claimbridge.state.ports import ClaimStorePort
 
 __all__ = [
+    "ADJUDICATED_STATES",
     "ALLOWED_TRANSITIONS",
     "REPLACEABLE_STATES",
     "ClaimFile",
@@ -28,6 +31,7 @@ __all__ = [
     "ClaimStorePort",
     "DynamoClaimStore",
     "HistoryEntry",
+    "RemittancePosting",
     "ResponseCursor",
     "SourceIndex",
     "StoreUnavailable",

@@ -47,6 +47,7 @@ from claimbridge.errors import ClaimsError, PrincipalTaken, StateConflict, Tenan
 from claimbridge.findings import Finding
 from claimbridge.scrubber.history import ServiceRecord, service_records
 from claimbridge.state.models import (
+    ADJUDICATED_STATES,
     DEFAULT_MAX_SEND_ATTEMPTS,
     REPLACEABLE_STATES,
     SENDABLE_STATES,
@@ -55,6 +56,7 @@ from claimbridge.state.models import (
     ClaimState,
     FileKind,
     HistoryEntry,
+    RemittancePosting,
     ResponseCursor,
     SourceIndex,
     StoredClaim,
@@ -340,13 +342,13 @@ class DynamoClaimStore:
         )
         return writes
 
-    def get_tenant(self, tenant_id: str) -> TenantRecord:
-        """The tenant's current document; unknown or disabled -> ``TenantError`` (IN-TENANT)."""
+    def get_tenant(self, tenant_id: str, *, include_disabled: bool = False) -> TenantRecord:
+        """The tenant's current document; unknown (or disabled, unless ``include_disabled``) -> ``TenantError``."""
         item = self._get(_tenant_pk(tenant_id), "CONFIG")
         if item is None:
             raise TenantError("tenant", f"tenant {tenant_id} is not configured")
         config = parse_tenant_config(json.loads(item["document"]))
-        if not config.enabled:
+        if not config.enabled and not include_disabled:
             raise TenantError("tenant", f"tenant {tenant_id} is disabled")
         return TenantRecord(config=config, config_version=int(item["config_version"]))
 
@@ -360,6 +362,13 @@ class DynamoClaimStore:
             parse_tenant_config(json.loads(item["document"]))
             for item in self._query("gsi1pk = :pk", {":pk": "TENANTS"}, index="gsi1")
             if item.get("enabled")
+        ]
+
+    def list_tenants(self) -> list[TenantConfig]:
+        """Every configured tenant, enabled or not, by id."""
+        return [
+            parse_tenant_config(json.loads(item["document"]))
+            for item in self._query("gsi1pk = :pk", {":pk": "TENANTS"}, index="gsi1")
         ]
 
     def tenants_for_event_source(self, account: str, source: str) -> list[str]:
@@ -383,7 +392,7 @@ class DynamoClaimStore:
         item = self._get(_tenant_pk(tenant_id), "CONFIG")
         return _tenant_record(item) if item else None
 
-    def list_tenants(self) -> list[TenantRecord]:
+    def list_tenant_records(self) -> list[TenantRecord]:
         """Every tenant, enabled or not, by id."""
         return [_tenant_record(item) for item in self._query("gsi1pk = :pk", {":pk": "TENANTS"}, index="gsi1")]
 
@@ -852,12 +861,15 @@ class DynamoClaimStore:
         claim: ProfessionalClaim | None = None,
         config_version: int | None = None,
         written_off: Decimal | None = None,
+        remittance: RemittancePosting | None = None,
     ) -> StoredClaim:
         """Conditional lifecycle move + audit item; a move not in the lifecycle is refused and recorded.
 
         ``payer_claim_control_number`` records the payer's number (277CA/835); ``claim`` replaces the claim content
         (a biller's override or correction; its lines replace the claim's scrubber history too); ``config_version``
-        the tenant configuration version it was scrubbed with; ``written_off`` the balance written off.
+        the tenant configuration version it was scrubbed with; ``written_off`` the balance written off; ``remittance``
+        records the 835 posting of an adjudicated state (stamped with the new revision). A reversal (adjudicated ->
+        ACCEPTED) clears the posting it undoes.
         """
         if not transition_allowed(current.state, to_state):
             self._refuse(current, to_state, reason=reason, actor=actor)
@@ -880,6 +892,10 @@ class DynamoClaimStore:
             update["config_version"] = config_version
         if written_off is not None:
             update["written_off"] = written_off
+        if remittance is not None:
+            update["remittance"] = remittance.model_copy(update={"revision": current.revision + 1})
+        elif current.state in ADJUDICATED_STATES and to_state == ClaimState.ACCEPTED:
+            update["remittance"] = None
         if to_state == ClaimState.SUBMITTED:
             update["pending_submission_id"] = None
         elif current.state == ClaimState.FAILED_TO_SEND and to_state in _ANSWERED_STATES:
@@ -1209,6 +1225,7 @@ def _claim_item(claim: StoredClaim) -> dict[str, Any]:
         "related_claim_id": claim.related_claim_id,
         "payer_claim_control_number": claim.payer_claim_control_number,
         "written_off": str(claim.written_off) if claim.written_off is not None else None,
+        "remittance": claim.remittance.model_dump_json() if claim.remittance else None,
         "announced": claim.announced,
         "created_at": _iso(claim.created_at),
         "updated_at": _iso(claim.updated_at),
@@ -1234,6 +1251,7 @@ def _stored_claim(item: Mapping[str, Any]) -> StoredClaim:
         related_claim_id=item.get("related_claim_id"),
         payer_claim_control_number=item.get("payer_claim_control_number"),
         written_off=Decimal(item["written_off"]) if item.get("written_off") is not None else None,
+        remittance=RemittancePosting.model_validate_json(item["remittance"]) if item.get("remittance") else None,
         announced=bool(item.get("announced", False)),
         created_at=datetime.fromisoformat(item["created_at"]),
         updated_at=datetime.fromisoformat(item["updated_at"]),

@@ -10,7 +10,7 @@ clearinghouse took the interchange after all; its 999/277CA then moves the claim
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from claimbridge.claim import ProfessionalClaim
 from claimbridge.findings import Finding
+from claimbridge.remit import Action, Category, ClaimOutcome, ClaimPayment
 from claimbridge.tenants import TenantConfig
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
@@ -81,6 +82,10 @@ SENDABLE_STATES: frozenset[ClaimState] = frozenset({_S.READY, _S.CORRECTED})
 """States the submit flow sends: a scrubbed original (READY) or a biller's replacement / void (CORRECTED)."""
 
 
+ADJUDICATED_STATES: frozenset[ClaimState] = frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.DENIED})
+"""States an 835 posting puts a claim in (a reversal takes it back to ACCEPTED)."""
+
+
 def transition_allowed(current: ClaimState, target: ClaimState) -> bool:
     """Whether the lifecycle has an edge ``current -> target``."""
     return target in ALLOWED_TRANSITIONS[current]
@@ -140,6 +145,28 @@ class SourceIndex(BaseModel):
     stamp: str | None = None  # the source's own ordering (meta.lastUpdated), to refuse an older version arriving late
 
 
+class RemittancePosting(BaseModel):
+    """The 835 claim payment (2100 loop) that gave the claim its adjudicated state, kept on the claim.
+
+    Write-back reads it for ``ClaimResponse.item.adjudication`` and ``payment`` (contract section 11), the worklists for
+    the denial category and next action, the KPIs for paid amounts and patient responsibility. It is the latest
+    posting: a reversal (CLP02 22) clears it, the payer's corrected claim posts a new one. ``revision`` is the claim
+    revision the posting produced (set by the store), so a late write-back of an older change never borrows it.
+    """
+
+    model_config = _FROZEN
+    response_key: str
+    payment: ClaimPayment
+    outcome: ClaimOutcome
+    category: Category | None = None
+    action: Action | None = None
+    patient_responsibility: Decimal
+    payer_id: str | None = None
+    payment_date: date | None = None
+    trace_number: str | None = None
+    revision: int | None = None
+
+
 class StoredClaim(BaseModel):
     """The STATE item of one claim."""
 
@@ -162,6 +189,7 @@ class StoredClaim(BaseModel):
     written_off: Annotated[Decimal | None, Field(ge=0, max_digits=12, decimal_places=2)] = None
     """The balance a biller wrote off when closing an adjudicated claim (charge - paid - patient share of the latest
     posted 835), for the net collection rate; ``None`` unless written off."""
+    remittance: Annotated[RemittancePosting | None, Field(repr=False)] = None
     announced: bool = False
     """Whether the event for the current state went out; a redelivery re-announces a claim whose event was lost."""
     created_at: datetime

@@ -16,6 +16,7 @@ from claimbridge.state.models import (
     ClaimState,
     FileKind,
     HistoryEntry,
+    RemittancePosting,
     ResponseCursor,
     SourceIndex,
     StoredClaim,
@@ -40,8 +41,11 @@ class ClaimStorePort(Protocol):
         (0: the tenant must be new) a tenant stored at another version is refused with ``StateConflict``."""
         ...
 
-    def get_tenant(self, tenant_id: str) -> TenantRecord:
-        """The enabled tenant's current document and version; ``TenantError`` (IN-TENANT) if unknown or disabled."""
+    def get_tenant(self, tenant_id: str, *, include_disabled: bool = False) -> TenantRecord:
+        """The enabled tenant's current document and version; ``TenantError`` (IN-TENANT) if unknown or disabled.
+
+        ``include_disabled``: a disabled tenant's document too (responses to claims already sent are still processed
+        and written back, tenant-config section 1)."""
         ...
 
     def get_tenant_config(self, tenant_id: str) -> TenantConfig:
@@ -50,6 +54,10 @@ class ClaimStorePort(Protocol):
 
     def list_enabled_tenants(self) -> list[TenantConfig]:
         """Every tenant whose current document has ``enabled: true``."""
+        ...
+
+    def list_tenants(self) -> list[TenantConfig]:
+        """Every configured tenant, enabled or not."""
         ...
 
     def tenants_for_event_source(self, account: str, source: str) -> list[str]:
@@ -61,7 +69,7 @@ class ClaimStorePort(Protocol):
         """The tenant's current document whether enabled or not; None when unknown."""
         ...
 
-    def list_tenants(self) -> list[TenantRecord]:
+    def list_tenant_records(self) -> list[TenantRecord]:
         """Every tenant, enabled or not, by id."""
         ...
 
@@ -160,10 +168,12 @@ class ClaimStorePort(Protocol):
         claim: ProfessionalClaim | None = None,
         config_version: int | None = None,
         written_off: Decimal | None = None,
+        remittance: RemittancePosting | None = None,
     ) -> StoredClaim:
         """Move a claim along the lifecycle (conditional on ``current``); refuse and record a move not allowed.
         Optionally record the payer's claim number, replace the claim content (an override or a correction) with
-        the tenant configuration version it was scrubbed with, or record the balance written off."""
+        the tenant configuration version it was scrubbed with, record the balance written off, or record the 835
+        posting of an adjudicated state; a reversal (adjudicated -> ACCEPTED) clears the posting."""
         ...
 
     def record_refusal(self, current: StoredClaim, to_state: ClaimState, *, reason: str, actor: str) -> None:

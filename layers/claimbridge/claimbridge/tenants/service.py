@@ -70,7 +70,7 @@ class TenantService:
 
     def all(self) -> list[TenantRecord]:
         """Every tenant, by id."""
-        return self.store.list_tenants()
+        return self.store.list_tenant_records()
 
     def versions(self, tenant_id: str) -> list[TenantVersion]:
         """The tenant's version history, oldest first."""

@@ -3,8 +3,9 @@
 The EHR reads these to show billers where each claim stands: ``outcome`` says queued / error / complete,
 ``disposition`` the state and the next action, ``processNote`` every intake or scrubber finding (rule id, 837P
 location, FHIR path, message), ``error`` the clearinghouse's 277CA status codes, and ``item`` each line with its
-submitted amount and the notes that concern it. The document goes to the EHR's own outbound prefix, so it may point
-at the EHR's Patient; it is never logged.
+submitted amount and the notes that concern it. The change an 835 posted adds the payer's adjudication per line
+(eligible, benefit, patient share, CAS, RARC), the claim-level CAS/RARC and the ``payment`` (CLP04, BPR16, TRN02).
+The document goes to the EHR's own outbound prefix, so it may point at the EHR's Patient; it is never logged.
 """
 
 from __future__ import annotations
@@ -18,15 +19,23 @@ from fhir.resources.R4B.claimresponse import ClaimResponse
 
 from claimbridge.claim import ProfessionalClaim
 from claimbridge.findings import Finding
-from claimbridge.state.models import ClaimState, StoredClaim
+from claimbridge.state.models import ADJUDICATED_STATES, ClaimState, RemittancePosting, StoredClaim
 from claimbridge.tenants import TenantConfig
+from claimbridge.writeback.adjudication import (
+    category,
+    claim_adjudication,
+    line_adjudication,
+    line_sequences,
+    money,
+    payment_entry,
+)
 
 CLAIM_ID_SYSTEM = "urn:claimbridge:claim-id"
 SOURCE_SYSTEM = "urn:claimbridge:source"
 PAYER_ID_SYSTEM = "urn:claimbridge:payer-id"
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 CLAIM_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/claim-type"
-ADJUDICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/adjudication"
+PAYMENT_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/ex-paymenttype"
 CLAIM_STATUS_CODE_SYSTEM = "https://codesystem.x12.org/external/508"
 
 Outcome = Literal["queued", "complete", "error", "partial"]
@@ -110,8 +119,17 @@ def build_claim_response(
         resource["request"] = {"reference": stored.source_key}
     if notes:
         resource["processNote"] = notes
+    posting = _posting_of(stored, state, version)
     if claim is not None:
-        resource["item"] = _items(claim, findings)
+        resource["item"] = _items(claim, findings, posting)
+    if posting is not None:
+        if posting.payment.adjustments or posting.payment.remarks:
+            resource["adjudication"] = claim_adjudication(posting.payment)
+        resource["payment"] = {
+            # payment.type is required in R4: the payer's full payment of the claim, not an advance.
+            "type": {"coding": [{"system": PAYMENT_TYPE_SYSTEM, "code": "complete"}]},
+            **payment_entry(posting.payment.paid, posting.payment_date, posting.trace_number),
+        }
     errors = _status_errors(findings) if state == ClaimState.REJECTED else []
     if errors:
         resource["error"] = errors
@@ -151,18 +169,32 @@ def _note(number: int, finding: Finding) -> dict[str, Any]:
     return {"number": number, "type": "display", "text": text}
 
 
-def _items(claim: ProfessionalClaim, findings: tuple[Finding, ...]) -> list[dict[str, Any]]:
-    """One item per line: the submitted amount, and the numbers of the notes that name that line."""
+def _posting_of(stored: StoredClaim, state: ClaimState, version: int) -> RemittancePosting | None:
+    """The 835 posting that change ``version`` made, if it is still the claim's (a reversal clears it)."""
+    posting = stored.remittance
+    if state in ADJUDICATED_STATES and posting is not None and posting.revision == version:
+        return posting
+    return None
+
+
+def _items(
+    claim: ProfessionalClaim, findings: tuple[Finding, ...], posting: RemittancePosting | None
+) -> list[dict[str, Any]]:
+    """One item per line: the submitted amount (or the payer's adjudication of it), and the notes that name it."""
+    paid_lines = {}
+    if posting is not None:
+        matched = line_sequences(claim.lines, posting.payment)
+        paid_lines = dict(zip(matched, posting.payment.lines, strict=True))
     items = []
     for line in sorted(claim.lines, key=lambda line: line.sequence):
+        paid = paid_lines.get(line.sequence)
         item: dict[str, Any] = {
             "itemSequence": line.sequence,
-            "adjudication": [
-                {
-                    "category": {"coding": [{"system": ADJUDICATION_SYSTEM, "code": "submitted"}]},
-                    "amount": {"value": float(line.charge), "currency": "USD"},
-                }
-            ],
+            "adjudication": (
+                line_adjudication(paid)
+                if paid is not None
+                else [{"category": category("submitted"), "amount": money(line.charge)}]
+            ),
         }
         numbers = [
             number

@@ -9,16 +9,23 @@ else by position.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from fhir.resources.R4B.explanationofbenefit import ExplanationOfBenefit
 
-from claimbridge.remit import Adjustment, ClaimPayment, Outcome, Remittance, ServicePayment
+from claimbridge.remit import ClaimPayment, Outcome, Remittance
 from claimbridge.state.models import StoredClaim
 from claimbridge.tenants import TenantConfig
+from claimbridge.writeback.adjudication import (
+    CARIN_ADJUDICATION_SYSTEM,
+    category,
+    claim_adjudication,
+    line_adjudication,
+    line_sequences,
+    money,
+    payment_entry,
+)
 from claimbridge.writeback.claim_response import (
-    ADJUDICATION_SYSTEM,
     CLAIM_ID_SYSTEM,
     CLAIM_TYPE_SYSTEM,
     NPI_SYSTEM,
@@ -27,12 +34,6 @@ from claimbridge.writeback.claim_response import (
 )
 
 CPT_SYSTEM = "http://www.ama-assn.org/go/cpt"
-GROUP_CODE_SYSTEM = "https://codesystem.x12.org/005010/1033"
-CARC_SYSTEM = "https://x12.org/codes/claim-adjustment-reason-codes"
-RARC_CATEGORY_SYSTEM = "https://codesystem.x12.org/005010/1270"
-RARC_SYSTEM = "https://x12.org/codes/remittance-advice-remark-codes"
-CARIN_ADJUDICATION_SYSTEM = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication"
-PATIENT_SHARE = {"1": "deductible", "3": "copay"}  # PR-1, PR-3 have R4 adjudication codes; PR-2 is CARIN coinsurance
 
 
 def eob_key(tenant_id: str, claim_id: str, remit_id: str) -> str:
@@ -81,21 +82,10 @@ def build_eob(
     if items:
         resource["item"] = items
     if payment.adjustments or payment.remarks:
-        resource["adjudication"] = [
-            *(_cas(adjustment) for adjustment in payment.adjustments),
-            *(_remark(code) for code in payment.remarks),
-        ]
-    resource["payment"] = _payment(payment, remittance)
+        resource["adjudication"] = claim_adjudication(payment)
+    resource["payment"] = payment_entry(payment.paid, remittance.payment_date, remittance.trace_number)
     ExplanationOfBenefit.model_validate(resource)
     return resource
-
-
-def _money(amount: Decimal) -> dict[str, Any]:
-    return {"value": float(amount), "currency": "USD"}
-
-
-def _category(code: str, system: str = ADJUDICATION_SYSTEM) -> dict[str, Any]:
-    return {"coding": [{"system": system, "code": code}]}
 
 
 def _insurer(stored: StoredClaim, tenant: TenantConfig, remittance: Remittance) -> dict[str, Any]:
@@ -120,60 +110,28 @@ def _disposition(outcome: Outcome) -> str:
 
 def _totals(payment: ClaimPayment) -> list[dict[str, Any]]:
     totals = [
-        {"category": _category("submitted"), "amount": _money(payment.charge)},
-        {"category": _category("benefit"), "amount": _money(payment.paid)},
-        {"category": _category("paidtoprovider", CARIN_ADJUDICATION_SYSTEM), "amount": _money(payment.paid)},
+        {"category": category("submitted"), "amount": money(payment.charge)},
+        {"category": category("benefit"), "amount": money(payment.paid)},
+        {"category": category("paidtoprovider", CARIN_ADJUDICATION_SYSTEM), "amount": money(payment.paid)},
     ]
     if payment.patient_responsibility is not None:
         totals.append(
             {
-                "category": _category("memberliability", CARIN_ADJUDICATION_SYSTEM),
-                "amount": _money(payment.patient_responsibility),
+                "category": category("memberliability", CARIN_ADJUDICATION_SYSTEM),
+                "amount": money(payment.patient_responsibility),
             }
         )
     return totals
 
 
-def _cas(adjustment: Adjustment) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "category": _category(adjustment.group, GROUP_CODE_SYSTEM),
-        "reason": _category(adjustment.reason, CARC_SYSTEM),
-        "amount": _money(adjustment.amount),
-    }
-    return entry
-
-
-def _remark(code: str) -> dict[str, Any]:
-    return {"category": _category("HE", RARC_CATEGORY_SYSTEM), "reason": _category(code, RARC_SYSTEM)}
-
-
-def line_sequences(stored: StoredClaim, payment: ClaimPayment) -> list[int]:
-    """Our 2400 sequence for each SVC line: by REF*6R (the line control number we sent); a payer that drops it (or
-    changes the modifiers) is matched on code + date of service, else code alone, else the line's position."""
-    ours = list(stored.claim.lines) if stored.claim else []
-    by_control = {line.line_control_number: line.sequence for line in ours}
-    free = {line.sequence: line for line in ours}
-    found: list[int] = []
-    for index, paid in enumerate(payment.lines, 1):
-        sequence = by_control.get(paid.line_control_number or "")
-        if sequence is None:
-            day = paid.service_date or paid.service_from
-            same_code = [line for line in free.values() if line.procedure_code == paid.procedure.code]
-            dated = [line for line in same_code if day is None or line.service_date == day]
-            candidates = dated or same_code
-            sequence = candidates[0].sequence if candidates else index
-        free.pop(sequence, None)
-        found.append(sequence)
-    return found
-
-
 def _items(stored: StoredClaim, payment: ClaimPayment) -> list[dict[str, Any]]:
     items = []
-    for sequence, line in zip(line_sequences(stored, payment), payment.lines, strict=True):
+    ours = stored.claim.lines if stored.claim else ()
+    for sequence, line in zip(line_sequences(ours, payment), payment.lines, strict=True):
         item: dict[str, Any] = {
             "sequence": sequence,
             "productOrService": {"coding": [{"system": CPT_SYSTEM, "code": line.procedure.code}]},
-            "adjudication": _line_adjudication(line),
+            "adjudication": line_adjudication(line),
         }
         if line.procedure.modifiers:
             item["modifier"] = [{"coding": [{"system": CPT_SYSTEM, "code": m}]} for m in line.procedure.modifiers]
@@ -182,33 +140,3 @@ def _items(stored: StoredClaim, payment: ClaimPayment) -> list[dict[str, Any]]:
             item["servicedDate"] = day.isoformat()
         items.append(item)
     return items
-
-
-def _line_adjudication(line: ServicePayment) -> list[dict[str, Any]]:
-    entries = [
-        {"category": _category("submitted"), "amount": _money(line.charge)},
-        {"category": _category("benefit"), "amount": _money(line.paid)},
-    ]
-    if line.allowed is not None:
-        entries.append({"category": _category("eligible"), "amount": _money(line.allowed)})
-    for adjustment in line.adjustments:
-        if adjustment.group == "PR" and adjustment.reason in PATIENT_SHARE:
-            entries.append(
-                {"category": _category(PATIENT_SHARE[adjustment.reason]), "amount": _money(adjustment.amount)}
-            )
-        elif adjustment.group == "PR" and adjustment.reason == "2":
-            entries.append(
-                {"category": _category("coinsurance", CARIN_ADJUDICATION_SYSTEM), "amount": _money(adjustment.amount)}
-            )
-        entries.append(_cas(adjustment))
-    entries.extend(_remark(code) for code in line.remarks)
-    return entries
-
-
-def _payment(payment: ClaimPayment, remittance: Remittance) -> dict[str, Any]:
-    result: dict[str, Any] = {"amount": _money(payment.paid)}
-    if remittance.payment_date is not None:
-        result["date"] = remittance.payment_date.isoformat()
-    if remittance.trace_number:
-        result["identifier"] = {"system": "urn:claimbridge:payment-trace", "value": remittance.trace_number}
-    return result
