@@ -42,8 +42,8 @@ $(LFH_STAMP): $(LFH_REQUIREMENTS)
 
 install-lfh: $(LFH_STAMP)  ## create .venv-lfh: LinuxForHealth x12, the contract test's second 837P validator
 
-run: $(STAMP)  ## the whole pipeline locally: moto server + sandbox clearinghouse + demo bundles (PROTOCOL=sftp: mailbox)
-	$(BIN)/claimbridge demo --out $(OUT) --protocol $(PROTOCOL)
+run: $(STAMP)  ## the whole pipeline locally: moto server + sandbox clearinghouse + demo bundles (PROTOCOL=sftp: mailbox; KEEP=1: leave it running for the CLI)
+	$(BIN)/claimbridge demo --out $(OUT) --protocol $(PROTOCOL)$(if $(KEEP), --keep)
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
@@ -86,8 +86,9 @@ bench: $(STAMP)  ## benchmarks, printed as ratios against a baseline
 	$(BIN)/python -m bench
 
 .PHONY: docs
-docs: $(STAMP)  ## regenerate docs/scrubber-rules.md from the rule registry and code tables
+docs: $(STAMP)  ## regenerate docs/scrubber-rules.md (rule registry, code tables) and docs/openapi.json (tenant API)
 	$(BIN)/python -m claimbridge.scrubber.catalogue > docs/scrubber-rules.md
+	$(BIN)/python -m claimbridge.api.openapi > docs/openapi.json
 
 .PHONY: goldens
 goldens: $(STAMP)  ## rewrite the 837P golden files in tests/goldens/837p from their scenarios (review the diff)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
 from pydantic import BaseModel
 
 from claimbridge.events import (
@@ -36,6 +38,10 @@ SQS_SAMPLES: list[tuple[str, type[BaseModel], str]] = [
 ]
 
 
+API_SAMPLES = ("tenant_api_put_config.json", "tenant_api_get_worklist.json", "tenant_api_resubmit_claim.json")
+OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+
+
 def _matches(value: str, allowed: list[Any]) -> bool:
     """EventBridge matching of one string field, for the pattern forms the template uses."""
     return any(
@@ -56,7 +62,7 @@ def test_events_every_sample_is_covered_by_a_contract() -> None:
     # Then each one is checked below
     assert names == sorted(
         [name for name, _, _ in SQS_SAMPLES]
-        + ["poll_clearinghouse_scheduled.json", "ingest_chunk_fan_out.json", "reports_scheduled.json"]
+        + ["poll_clearinghouse_scheduled.json", "ingest_chunk_fan_out.json", "reports_scheduled.json", *API_SAMPLES]
     )
 
 
@@ -166,3 +172,36 @@ def test_events_submitted_record_never_shows_its_body_in_errors_or_repr() -> Non
     good = SubmittedEventRecord.model_validate(load("accept_submission_fhir_bundle_submitted.json")["Records"][1])
     assert "TESTPATIENT" in good.body.detail["bundle"]["entry"][0]["resource"]["name"][0]["family"]
     assert "TESTPATIENT" not in repr(good)
+
+
+def _operation(method: str, path: str) -> dict[str, Any] | None:
+    """The docs/openapi.json operation whose path template matches ``path`` (static segments first)."""
+    paths: dict[str, Any] = json.loads(OPENAPI.read_text(encoding="utf-8"))["paths"]
+    candidates = sorted(paths, key=lambda template: template.count("{"))
+    for template in candidates:
+        pattern = "^" + re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path) and method.lower() in paths[template]:
+            operation: dict[str, Any] = paths[template][method.lower()]
+            return operation
+    return None
+
+
+@pytest.mark.parametrize("name", API_SAMPLES)
+def test_events_api_sample_is_an_iam_signed_proxy_event_for_a_documented_operation(name: str) -> None:
+    # Given an API Gateway sample (REST proxy integration, AWS_IAM authorizer)
+    event = load(name)
+
+    # When it is parsed with Powertools' API Gateway proxy model
+    parsed = APIGatewayProxyEventModel.model_validate(event)
+
+    # Then it is the template's proxy route, carries an IAM identity, and names an operation of docs/openapi.json
+    resources = {
+        event["Properties"]["Path"] for event in sam_resource("TenantApiFunction")["Properties"]["Events"].values()
+    }
+    assert parsed.resource in resources
+    assert parsed.requestContext.identity.userArn is not None
+    assert parsed.requestContext.identity.userArn.startswith("arn:aws:sts::")
+    operation = _operation(parsed.httpMethod, parsed.path)
+    assert operation is not None, (parsed.httpMethod, parsed.path)
+    if parsed.body is not None:
+        assert "requestBody" in operation

@@ -29,6 +29,7 @@ FUNCTIONS = {
     "PollClearinghouseFunction": "functions/poll_clearinghouse/",
     "AcceptSubmissionFunction": "functions/accept_submission/",
     "ReportsFunction": "functions/reports/",  # issue 9 reports
+    "TenantApiFunction": "functions/tenant_api/",
 }
 QUEUES = {
     "IngestQueue": "IngestDLQ",
@@ -346,7 +347,7 @@ def test_template_data_key_rotates() -> None:
         (
             "ClaimReadyRule",
             {"Ref": "ClaimBus"},
-            {"source": ["claimbridge"], "detail-type": ["Claim Ready"]},
+            {"source": ["claimbridge"], "detail-type": ["Claim Ready", "Claim Corrected"]},
             "SubmitQueue",
         ),
         (
@@ -632,3 +633,90 @@ def test_template_alarms_on_claims_stuck_in_submitted_from_the_reports_metric(
 
 def _listed(value: str | list[str]) -> list[str]:
     return value if isinstance(value, list) else [value]
+
+
+# ---------------------------------------------------------------- tenant API and least privilege (issue 8)
+DATA_SERVICES = ("s3", "dynamodb", "sqs", "events", "secretsmanager", "sns", "logs", "kms")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _policy_documents(translated: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every policy document of the translated template: role inline policies, IAM policies, resource policies."""
+    documents: list[tuple[str, dict[str, Any]]] = []
+    for logical_id, resource in translated["Resources"].items():
+        properties = resource.get("Properties") or {}
+        if resource["Type"] == "AWS::IAM::Role":
+            documents.extend((logical_id, policy["PolicyDocument"]) for policy in properties.get("Policies", []))
+        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents.append((logical_id, properties["PolicyDocument"]))
+        elif resource["Type"] in ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy"):
+            documents.append((logical_id, properties["PolicyDocument"]))
+        elif resource["Type"] == "AWS::KMS::Key":
+            documents.append((logical_id, properties["KeyPolicy"]))
+        elif resource["Type"] == "AWS::Events::EventBusPolicy" and "Statement" in properties:
+            documents.append((logical_id, {"Statement": [properties["Statement"]]}))
+    return documents
+
+
+def _is_key_administration(logical_id: str, statement: dict[str, Any]) -> bool:
+    """The key policy statement that keeps the data key administrable through IAM (the account root, kms:*)."""
+    principal = statement.get("Principal", {})
+    return (
+        logical_id == "DataKey"
+        and statement.get("Action") == "kms:*"
+        and isinstance(principal, dict)
+        and "root" in json.dumps(principal.get("AWS", ""))
+    )
+
+
+def test_template_no_policy_allows_a_wildcard_action_on_data(translated: dict[str, Any]) -> None:
+    # Given every Allow statement of every policy in the stack (SAM policy templates expanded)
+    offending = []
+    for logical_id, document in _policy_documents(translated):
+        for statement in _statements(document):
+            if statement.get("Effect") != "Allow" or _is_key_administration(logical_id, statement):
+                continue
+            # When its actions are checked
+            for action in _as_list(statement.get("Action", [])):
+                service, _, name = str(action).partition(":")
+                # Then none is "*" or "<data service>:*"
+                if action == "*" or (service in DATA_SERVICES and name == "*"):
+                    offending.append((logical_id, statement.get("Sid"), action))
+    assert offending == []
+
+
+def test_template_no_policy_allows_a_wildcard_action_even_when_a_role_tries(translated: dict[str, Any]) -> None:
+    # Given a copy of the template whose tenant API role grants dynamodb:* (what the previous test must catch)
+    broken = json.loads(json.dumps(translated))
+    policies = broken["Resources"]["TenantApiFunctionRole"]["Properties"]["Policies"]
+    policies.append({"PolicyName": "Broad", "PolicyDocument": {"Statement": [
+        {"Effect": "Allow", "Action": "dynamodb:*", "Resource": {"Fn::GetAtt": ["ClaimsTable", "Arn"]}}
+    ]}})  # fmt: skip
+
+    # When / Then the check reports it
+    with pytest.raises(AssertionError):
+        test_template_no_policy_allows_a_wildcard_action_on_data(broken)
+
+
+def test_template_tenant_api_is_iam_authorised_and_least_privileged(translated: dict[str, Any]) -> None:
+    # Given the tenant API and its function's role
+    api = sam_resource("TenantApi")["Properties"]
+    statements = _role_statements(translated, "TenantApiFunction")
+    actions = {str(action) for statement in statements for action in _as_list(statement["Action"])}
+
+    # Then every route needs SigV4 (AWS_IAM) and API Gateway invokes the function itself, not with the caller's rights
+    assert api["Auth"] == {"DefaultAuthorizer": "AWS_IAM", "InvokeRole": "NONE"}
+    events = sam_resource("TenantApiFunction")["Properties"]["Events"]
+    assert {event["Properties"]["RestApiId"]["Ref"] for event in events.values()} == {"TenantApi"}
+    # and it may describe (never read) secrets, only under claimbridge/
+    (describe,) = [s for s in statements if "secretsmanager:DescribeSecret" in _as_list(s["Action"])]
+    assert describe["Resource"]["Fn::Sub"].endswith(":secret:claimbridge/*")
+    assert not any(
+        action.startswith("secretsmanager:") and action != "secretsmanager:DescribeSecret" for action in actions
+    )
+    # and it neither consumes queues nor deletes objects
+    assert not any(action.startswith("sqs:") for action in actions)
+    assert "s3:DeleteObject" not in actions

@@ -107,7 +107,7 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
     alarms = stack.client("cloudwatch").describe_alarms()["MetricAlarms"]
 
     # Then each function's group has retention and the data key; every alarm is there; the dashboard names the stack's
-    assert len(groups["logGroups"]) == 8
+    assert len(groups["logGroups"]) == 9
     assert all(group["retentionInDays"] == 90 and "kmsKeyId" in group for group in groups["logGroups"])
     dashboard = stack.client("cloudwatch").get_dashboard(DashboardName=stack.resources["Dashboard"])
     assert stack.resources["IngestQueue"].rsplit("/", 1)[-1] in dashboard["DashboardBody"]

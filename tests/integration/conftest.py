@@ -28,10 +28,21 @@ from functions.poll_clearinghouse import app as poll_app
 from functions.process_responses import app as responses_app
 from functions.reports import app as reports_app
 from functions.submit_claims import app as submit_app
+from functions.tenant_api import app as tenant_api_app
 from functions.write_back import app as write_back_app
 from tests.support.sam import sam_resource, table_create_kwargs
 
-APPS = (ingest_app, chunk_app, submit_app, responses_app, poll_app, accept_app, write_back_app, reports_app)
+APPS = (
+    ingest_app,
+    chunk_app,
+    submit_app,
+    responses_app,
+    poll_app,
+    accept_app,
+    write_back_app,
+    reports_app,
+    tenant_api_app,
+)
 SCRUB_AS_OF = "2026-03-10"
 TABLE = "claims-test"
 INBOUND = "inbound-test"

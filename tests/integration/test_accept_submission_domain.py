@@ -117,6 +117,9 @@ class FakeS3:
     def upload_file(self, path: Path, bucket: str, key: str) -> None:
         self.put(bucket, key, path.read_bytes(), content_type="application/octet-stream")
 
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        return sorted(key for (name, key) in self.objects if name == bucket and key.startswith(prefix))
+
     def download_file(self, bucket: str, key: str, path: Path) -> None:
         path.write_bytes(self.get(bucket, key))
 

@@ -202,20 +202,22 @@ def test_file_counter_state_dir_comes_from_the_environment(monkeypatch: pytest.M
 
 def test_cli_demo_runs_the_local_demo_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # Given a stand-in for claimbridge.local.demo recording its call
-    calls: list[tuple[Path, str]] = []
+    calls: list[tuple[Path, str, bool]] = []
     fake = types.ModuleType("claimbridge.local.demo")
 
-    def run_demo(out_dir: Path, *, protocol: str) -> int:
-        calls.append((out_dir, protocol))
+    def run_demo(out_dir: Path, *, protocol: str, keep: bool) -> int:
+        calls.append((out_dir, protocol, keep))
         return 3
 
     fake.run_demo = run_demo  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "claimbridge.local.demo", fake)
-    # When `claimbridge demo --out DIR` runs
+    # When `claimbridge demo --out DIR` runs (also over SFTP, and kept running for the CLI: make run KEEP=1)
     code = main(["demo", "--out", str(tmp_path)])
     sftp = main(["demo", "--out", str(tmp_path), "--protocol", "sftp"])
-    # Then run_demo got the folder and protocol, and its exit code is returned
-    assert (code, sftp, calls) == (3, 3, [(tmp_path, "http"), (tmp_path, "sftp")])
+    kept = main(["demo", "--out", str(tmp_path), "--keep"])
+    # Then run_demo got the folder, protocol and keep flag, and its exit code is returned
+    assert (code, sftp, kept) == (3, 3, 3)
+    assert calls == [(tmp_path, "http", False), (tmp_path, "sftp", False), (tmp_path, "http", True)]
 
 
 def test_python_dash_m_claimbridge_runs_the_same_cli(tmp_path: Path) -> None:

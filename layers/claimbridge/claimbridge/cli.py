@@ -22,6 +22,8 @@ from typing import Any, cast
 
 from claimbridge import __version__
 from claimbridge.claim import ProfessionalClaim
+from claimbridge.cli_admin import add_commands as add_admin_commands
+from claimbridge.cli_admin import run as run_admin
 from claimbridge.errors import ClaimsError, InputError, X12SyntaxError
 from claimbridge.fhir import BULK_MANIFEST_NAME, SubmissionIndex, read_bulk_set, read_submission
 from claimbridge.findings import Finding, Severity
@@ -120,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     remit_cmd = commands.add_parser("remit", help="read an 835: each claim's outcome, denial category and next action")
     remit_cmd.add_argument("file", type=Path, metavar="FILE.835", help="an X12 835 (005010X221A1) file")
     remit_cmd.add_argument("--json", action="store_true", help='print {"claims": [...]} as JSON (amounts "0.00")')
+    add_admin_commands(commands)  # tenants ... / claims ...: the tenant API's service layer (claimbridge.cli_admin)
     demo = commands.add_parser("demo", help="run the local end-to-end demo")
     demo.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: ./out)")
     demo.add_argument(
@@ -129,6 +132,11 @@ def _parser() -> argparse.ArgumentParser:
         help="reach the sandbox clearinghouse over its HTTP API (default) or as an SFTP mailbox",
     )
     add_report_command(commands)  # issue 9
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave the local stack and sandbox running and print the exports for `claimbridge tenants|claims`",
+    )
     return parser
 
 
@@ -137,8 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "report":  # issue 9
         return run_report_command(args)
+    if args.command in ("tenants", "claims"):
+        return run_admin(args)
     if args.command == "demo":
-        return _demo(args.out, args.protocol)
+        return _demo(args.out, args.protocol, keep=args.keep)
     if args.command == "remit":
         return remit_file(args.file, as_json=args.json)
     if args.command == "scrub":
@@ -152,10 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
 
-def _demo(out_dir: Path, protocol: str) -> int:
+def _demo(out_dir: Path, protocol: str, *, keep: bool = False) -> int:
     demo = importlib.import_module("claimbridge.local.demo")
     run_demo = cast(Callable[..., int], demo.run_demo)
-    return run_demo(out_dir, protocol=protocol)
+    return run_demo(out_dir, protocol=protocol, keep=keep)
 
 
 def convert(

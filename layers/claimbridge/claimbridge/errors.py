@@ -52,6 +52,12 @@ class StateConflict(ClaimsError):
     """A conditional write lost: the claim changed meanwhile, or the transition is not allowed."""
 
 
+class PrincipalTaken(StateConflict):
+    """A tenant document lists a tenant API principal that another tenant's document already maps."""
+
+    code = "CB-PRINCIPAL-TAKEN"
+
+
 class ClearinghouseError(ClaimsError):
     """The clearinghouse refused a submission for good (bad input, authentication)."""
 

@@ -113,6 +113,16 @@ class ClaimAdjudicated(ClaimEventDetail):
     reason_codes: tuple[str, ...] = ()
 
 
+class ClaimCorrected(ClaimEventDetail):
+    """A biller built a replacement (``frequency`` 7) or void (8) of a claim the payer answered; it waits for the
+    next 837P batch like a ready claim (REF*F8 = the payer's claim number, kept in the store)."""
+
+    detail_type: ClassVar[str] = "Claim Corrected"
+    frequency: Literal["7", "8"]
+    payer_key: str | None = None
+    config_version: int | None = None
+
+
 class ClaimResponseWritten(ClaimEventDetail):
     """The ClaimResponse of change ``version`` is at ``key`` in the archive bucket (contract §11)."""
 
@@ -162,6 +172,7 @@ _ORIGIN_FIELDS = frozenset({"source_bucket", "source_key", "event_id"})
 
 BusEventDetail = (
     ClaimReady
+    | ClaimCorrected
     | ClaimHeld
     | ClaimSubmitted
     | ClaimAccepted
@@ -177,6 +188,7 @@ DETAIL_TYPES: dict[str, type[BaseModel]] = {
     model.detail_type: model
     for model in (
         ClaimReady,
+        ClaimCorrected,
         ClaimHeld,
         ClaimSubmitted,
         ClaimAccepted,
@@ -260,10 +272,18 @@ class InboundObjectRecord(SqsRecordModel):
     body: Json[S3EventNotificationEventBridgeModel]
 
 
-class ClaimReadyRecord(SqsRecordModel):
-    """SubmitQueue record: the body is a ``Claim Ready`` bus event."""
+class ClaimCorrectedEvent(EventBridgeModel):
+    """The EventBridge envelope of a ``Claim Corrected`` event, as SubmitQueue receives it."""
 
-    body: Json[ClaimReadyEvent]
+    source: Literal["claimbridge"]
+    detail_type: Literal["Claim Corrected"] = Field(alias="detail-type")
+    detail: ClaimCorrected
+
+
+class ClaimReadyRecord(SqsRecordModel):
+    """SubmitQueue record: the body is a ``Claim Ready`` (or a biller's ``Claim Corrected``) bus event."""
+
+    body: Json[ClaimReadyEvent | ClaimCorrectedEvent]
 
 
 class ResponseObjectRecord(SqsRecordModel):

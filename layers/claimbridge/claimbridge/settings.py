@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     scrub_as_of: Annotated[date | None, Field(validation_alias="CLAIMBRIDGE_SCRUB_AS_OF")] = None
     """The date the scrubber takes as today (timely filing, effective-dated tables); unset = today (UTC). For
     replaying a backlog as of the day it arrived, and for tests whose inputs carry fixed dates."""
+    admin_principals: Annotated[str, Field(validation_alias="CLAIMBRIDGE_ADMIN_PRINCIPALS")] = ""
+    """tenant_api operators: comma-separated IAM role/user ARNs that may act on every tenant and create tenants."""
 
 
 @lru_cache(maxsize=1)

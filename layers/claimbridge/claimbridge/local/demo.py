@@ -12,22 +12,26 @@ only if every claim ended in the state the scenario expects.
 
 from __future__ import annotations
 
+import io
 import json
+import shlex
 import shutil
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from claimbridge.local.api_server import LocalTenantApi
 from claimbridge.local.kpi_report import report_tenant
 from claimbridge.local.redate import redate_bundle
 from claimbridge.local.router import DrainReport, LocalRouter
 from claimbridge.local.sandbox import FaultRequest, RemitControl, SandboxState
 from claimbridge.local.sandbox_remits import RemitOutcome
 from claimbridge.local.sandbox_sftp import SftpSandboxClearinghouse
-from claimbridge.local.stack import LocalStack, LocalStackError
+from claimbridge.local.stack import ACCOUNT_ID, LocalStack, LocalStackError
 from claimbridge.mapping import claim_id_for
 from claimbridge.reports.command import REPORT_FILE
 from claimbridge.reports.models import KpiReport
@@ -249,10 +253,68 @@ def sftp_tenant(stack: LocalStack, sftp: SftpSandboxClearinghouse, base: TenantC
     return base.model_copy(update={"clearinghouse": clearinghouse})
 
 
-def run_demo(out_dir: Path, *, protocol: str = "http") -> int:
-    """``claimbridge demo --out DIR [--protocol http|sftp]``: the sandbox clearinghouse over its HTTP API (the demo
-    tenant's ``sandbox`` kind) or as an SFTP mailbox (the tenant switched to ``sftp``). 0 only if every example claim
-    ended in the state ``DEMO_SCENARIO`` expects (1 otherwise, 2: no stack)."""
+KEPT_VARIABLES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "CLAIMS_TABLE",
+    "ARCHIVE_BUCKET",
+    "INBOUND_BUCKET",
+    "EVENT_BUS_NAME",
+    "CLAIMBRIDGE_SANDBOX_URL",
+)
+"""What ``claimbridge tenants|claims`` needs in another shell to work against the kept local stack."""
+
+
+def export_lines(stack: LocalStack) -> list[str]:
+    """``export NAME=value`` lines for the kept stack (the tenant API function's environment, dummy credentials)."""
+    env = stack.env("TenantApiFunction")
+    return [f"export {name}={shlex.quote(env[name])}" for name in KEPT_VARIABLES if env.get(name)]
+
+
+def wait_until_interrupted(banner: str) -> None:
+    """Print ``banner`` and block until Ctrl-C (the caller's ``finally`` stops the servers)."""
+    sys.stdout.write(banner)
+    sys.stdout.flush()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        sys.stdout.write("\nstopping the local stack\n")
+
+
+LOCAL_OPERATOR = f"arn:aws:iam::{ACCOUNT_ID}:role/ClaimbridgeLocalOperator"
+"""The template's ``AdminPrincipals`` in the local stack: the identity the locally served tenant API acts as."""
+
+
+def keep_running(stack: LocalStack, tenant_id: str) -> None:
+    """``make run KEEP=1``: serve the tenant API on 127.0.0.1 (as the local operator), print how to reach the stack
+    from another shell (CLI exports, API URL), and wait for Ctrl-C."""
+    router = LocalRouter(stack, log_stream=io.StringIO())
+    api = LocalTenantApi(
+        lambda event, _context: router.invoke("TenantApiFunction", event),
+        user_arn=f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{LOCAL_OPERATOR.rsplit('/', 1)[1]}/local",
+    )
+    url = api.start()
+    try:
+        cli = f"{sys.executable.rsplit('/', 1)[0]}/claimbridge"
+        wait_until_interrupted(
+            "\nthe local stack keeps running; in another shell:\n\n"
+            + "\n".join(export_lines(stack))
+            + f"\n{cli} claims worklist --tenant {tenant_id} denied\n\n"
+            f"tenant API (as the local operator): curl {url}/tenants/{tenant_id}/worklists/denied\n\n"
+            "Ctrl-C stops it.\n"
+        )
+    finally:
+        api.stop()
+
+
+def run_demo(out_dir: Path, *, protocol: str = "http", keep: bool = False) -> int:
+    """``claimbridge demo --out DIR [--protocol http|sftp] [--keep]``: the sandbox clearinghouse over its HTTP API (the
+    demo tenant's ``sandbox`` kind) or as an SFTP mailbox (the tenant switched to ``sftp``). 0 only if every example
+    claim ended in the state ``DEMO_SCENARIO`` expects (1 otherwise, 2: no stack). ``keep`` (``make run KEEP=1``):
+    leave the stack and sandbox running, print the exports for ``claimbridge tenants|claims``, stop on Ctrl-C."""
     from claimbridge.local.sandbox import SandboxClearinghouse  # noqa: PLC0415 - the demo's other server
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -266,7 +328,8 @@ def run_demo(out_dir: Path, *, protocol: str = "http") -> int:
         sandbox_url = sandbox.start()
         where = sftp.start() if sftp is not None else sandbox_url
         try:
-            stack = LocalStack(parameters={"ClearinghouseSandboxUrl": sandbox_url}).start()
+            parameters = {"ClearinghouseSandboxUrl": sandbox_url, "AdminPrincipals": LOCAL_OPERATOR}
+            stack = LocalStack(parameters=parameters).start()
         except LocalStackError as exc:
             sys.stderr.write(f"claimbridge demo: {exc}\n")
             return 2
@@ -283,6 +346,8 @@ def run_demo(out_dir: Path, *, protocol: str = "http") -> int:
         if run.kpis is not None:  # issue 9
             sys.stdout.write(f"KPI report: {out_dir / REPORT_FILE}\n{json.dumps(run.kpis.summary(), indent=2)}\n")
         sys.stdout.write(f"function logs: {log_path}\n")
+        if keep:
+            keep_running(stack, tenant.tenant_id)
     finally:
         if stack is not None:
             stack.stop()

@@ -13,6 +13,9 @@ Moto gaps (moto 5.2.5) and how this module bridges them
     ============================================  ==============================================================
     template                                      moto CloudFormation -> bridge
     ============================================  ==============================================================
+    AWS::ApiGateway::Deployment / Stage           moto does not import a RestApi's OpenAPI ``Body``, so deploying
+                                                  it fails: removed like the Lambda resources (the RestApi itself
+                                                  stays); the tenant API's handler is called in-process.
     AWS::Lambda::Function / LayerVersion /        no Lambda runtime (moto would run code in Docker): removed from
     EventSourceMapping / Permission               the stack; references to them become their would-be names/ARNs.
                                                   ``claimbridge.local.router`` runs the handlers in-process and
@@ -84,6 +87,10 @@ _NO_RUNTIME_TYPES = frozenset(
         "AWS::Lambda::LayerVersion",
         "AWS::Lambda::EventSourceMapping",
         "AWS::Lambda::Permission",
+        # The tenant API's deployment and stage: moto's CloudFormation does not import the RestApi's OpenAPI body,
+        # so a deployment of it fails ("no methods"). Tests and the CLI call the handler in-process instead.
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::Stage",
     }
 )
 _RESOLVE_PREFIX = "LocalResolve"

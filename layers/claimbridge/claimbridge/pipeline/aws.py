@@ -113,6 +113,16 @@ class S3ObjectStore:
         except ClientError as exc:
             raise _read_error(exc, "download_file", bucket, key, external=False) from exc
 
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        """ListObjectsV2 pages under ``prefix`` (S3 returns keys in UTF-8 binary order)."""
+        keys: list[str] = []
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        except ClientError as exc:
+            raise StorageUnavailable(f"list_objects_v2 failed: {_error_code(exc)}") from exc
+        return keys
+
 
 def _read_error(exc: ClientError, operation: str, bucket: str, key: str, *, external: bool) -> Exception:
     """The domain error for a failed read. Reads of a sender's bucket also turn refusals into permanent errors."""

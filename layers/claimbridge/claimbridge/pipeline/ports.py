@@ -85,6 +85,10 @@ class ObjectStorePort(Protocol):
         """Write a local file as an object (multipart when large)."""
         ...
 
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        """Every key under ``prefix``, in key order."""
+        ...
+
     def download_file(self, bucket: str, key: str, path: Path) -> None:
         """Read an object into a local file; ``ObjectMissing`` if it does not exist."""
         ...
@@ -152,6 +156,7 @@ class PipelineDeps:
     metrics: MetricsPort
     clearinghouse_for: ClearinghouseFactory
     archive_bucket: str
+    inbound_bucket: str | None = None  # where EHR drops land: a replayed quarantined event is accepted into it
     chunks: ChunkQueuePort | None = None
     clock: Callable[[], datetime] = utc_now
     scrub_as_of: date | None = None  # the scrubber's "today" when pinned (settings); else clock()'s date

@@ -1,7 +1,8 @@
 """Responses: a 999, 277CA or 835 file in ``responses/<tenant>/<kind>/<id>.x12`` moves the claims it answers.
 
 Matching: a 999 names our GS06 (AK102) and ST02s (AK202) -> the submission record -> the claims of each ST; a
-277CA names each claim by its patient control number (CLM01 = claim id); an 835 names it in CLP01 and moves it to
+277CA names each claim by its patient control number (CLM01 = claim id; a biller's replacement or void keeps it, and
+a void the 277CA accepts becomes VOIDED); an 835 names it in CLP01 and moves it to
 PAID / PARTIALLY_PAID / DENIED with the denial category and next action (``claimbridge.remit``), recording the
 payer's claim number (CLP07). What matches nothing is recorded as an unmatched item with a metric, never dropped.
 A file processed once changes nothing the second time (a marker per object key; claims already in the target
@@ -16,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from claimbridge.claim import ClaimFrequency
 from claimbridge.errors import StateConflict, TenantError, X12SyntaxError
 from claimbridge.events import (
     BusEventDetail,
@@ -39,6 +41,7 @@ from claimbridge.remit import (
 from claimbridge.state.models import (
     ADJUDICATED_STATES,
     ClaimState,
+    FileKind,
     RemittancePosting,
     StoredClaim,
     SubmissionRecord,
@@ -98,6 +101,11 @@ class _Apply:
         )
         self.counts["unmatched"] += 1
 
+    def link(self, *claim_ids: str) -> None:
+        """Record this response file among the claims' files (tenant API: a claim's 999 / 277CA / 835)."""
+        kind: FileKind = "999" if self.kind == "999" else "277CA" if self.kind == "277CA" else "835"
+        self.deps.store.link_claim_files(self.tenant_id, claim_ids, kind=kind, key=self.response_key)
+
     def move(
         self,
         claim_id: str,
@@ -114,6 +122,7 @@ class _Apply:
         if claim is None:
             self.unmatched(f"CLM01 {claim_id}", "no claim with this id for the tenant")
             return
+        self.link(claim_id)
         if claim.state == target:
             if claim.announced:
                 self.counts["unchanged"] += 1
@@ -165,7 +174,7 @@ class _Apply:
                     reason_codes=tuple(codes),
                 )
             )
-        elif target == ClaimState.ACCEPTED:
+        elif target in (ClaimState.ACCEPTED, ClaimState.VOIDED):
             self.counts["accepted"] += 1
             self.events.append(
                 ClaimAccepted(
@@ -204,6 +213,7 @@ class _Apply:
                     for every_st02 in sorted(record.transaction_claims):
                         self._reject_transaction(record, every_st02, group.error_codes, (), location="AK9")
                 else:
+                    self.link(*record.claim_ids)
                     self.counts["unchanged"] += len(record.claim_ids)
                 continue
             for transaction in group.transactions:
@@ -216,6 +226,7 @@ class _Apply:
                     continue
                 if transaction.accepted:
                     # 999 A/E only says the syntax was fine: the claims wait for the 277CA.
+                    self.link(*record.transaction_claims[st02])
                     self.counts["unchanged"] += len(record.transaction_claims[st02])
                     continue
                 segment_codes = tuple(
@@ -261,7 +272,7 @@ class _Apply:
             elif categories & ACCEPTED_277CA:
                 self.move(
                     status.patient_control_number,
-                    ClaimState.ACCEPTED,
+                    self._accepted_state(status.patient_control_number),
                     codes=composites,
                     finding=None,
                     payer_claim_control_number=status.payer_claim_control_number,
@@ -269,7 +280,16 @@ class _Apply:
             elif self.deps.store.get_claim(self.tenant_id, status.patient_control_number) is None:
                 self.unmatched(f"CLM01 {status.patient_control_number[:20]}", "no claim with this id for the tenant")
             else:
+                self.link(status.patient_control_number)
                 self.counts["unchanged"] += 1
+
+    def _accepted_state(self, claim_id: str) -> ClaimState:
+        """A void (frequency 8) the 277CA accepts is VOIDED (the payer took the cancellation); any other claim is
+        ACCEPTED."""
+        claim = self.deps.store.get_claim(self.tenant_id, claim_id)
+        if claim is not None and claim.claim is not None and claim.claim.frequency == ClaimFrequency.VOID:
+            return ClaimState.VOIDED
+        return ClaimState.ACCEPTED
 
     def apply_835(self, remittances: Sequence[Remittance]) -> None:
         """Post every claim payment: PAID / PARTIALLY_PAID / DENIED by ``claimbridge.remit.classify``.
@@ -314,6 +334,7 @@ class _Apply:
         if claim is None:
             self.unmatched(f"CLM01 {claim_id}", "reversal (CLP02 22) for no claim of the tenant")
             return
+        self.link(claim_id)
         if claim.state not in ADJUDICATED_STATES:
             self.counts["unchanged"] += 1  # nothing posted to undo (or undone by an earlier run of this file)
             return

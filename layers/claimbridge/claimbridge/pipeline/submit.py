@@ -1,5 +1,8 @@
 """Submit: READY claims of one tenant become one 837P interchange per clearinghouse, archived, then sent.
 
+A biller's replacement or void (CORRECTED, announced by ``Claim Corrected``) is sent the same way: its stored content
+already carries CLM05-3 7/8 and REF*F8, so everything below applies to it as to a READY claim.
+
 Order of writes (each step survives a crash of the next): control numbers from the counter -> claims marked as
 carried by the interchange (conditional) -> interchange archived at ``x12/837p/<tenant>/<ISA13>.x12`` -> submission
 record (``pending``) -> the clearinghouse call with idempotency key ``<tenant>-<ISA13>`` -> claims SUBMITTED ->
@@ -47,7 +50,7 @@ from claimbridge.events import BusEventDetail, ClaimFailedToSend, ClaimHeld, Cla
 from claimbridge.findings import Finding, Severity
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.retry import RetryPolicy, backoff_seconds
-from claimbridge.state.models import ClaimState, StoredClaim, SubmissionRecord
+from claimbridge.state.models import SENDABLE_STATES, ClaimState, StoredClaim, SubmissionRecord
 from claimbridge.tenants import TenantConfig
 from claimbridge.x12 import writer
 from claimbridge.x12.escaping import X12WriteError
@@ -183,7 +186,7 @@ def submit_ready(
 
     unique_ids = list(dict.fromkeys(claim_ids))
     loaded = [c for c in (deps.store.get_claim(tenant_id, cid) for cid in unique_ids) if c is not None]
-    ready = [c for c in loaded if c.state == ClaimState.READY and c.claim is not None]
+    ready = [c for c in loaded if c.state in SENDABLE_STATES and c.claim is not None]
     unannounced = [
         c
         for c in loaded
@@ -261,14 +264,15 @@ class _SubmitRun:
         if record is None:
             marked = [
                 c
-                for c in deps.store.claims_in_state(tenant_id, ClaimState.READY, limit=1000)
+                for state in sorted(SENDABLE_STATES)
+                for c in deps.store.claims_in_state(tenant_id, state, limit=1000)
                 if c.pending_submission_id == submission_id
             ]
             return [deps.store.detach_pending_submission(c) for c in marked]
         carried = [
             claim
             for claim in (deps.store.get_claim(tenant_id, claim_id) for claim_id in record.claim_ids)
-            if claim is not None and claim.state == ClaimState.READY and claim.pending_submission_id == submission_id
+            if claim is not None and claim.state in SENDABLE_STATES and claim.pending_submission_id == submission_id
         ]
         self.submission_ids.append(submission_id)
         if record.outcome == "submitted":
@@ -424,11 +428,13 @@ def resend_failed(
     *,
     policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     actor: str | None = None,
+    note: str | None = None,
 ) -> ResendOutcome:
     """Send a failed interchange again: its FAILED_TO_SEND claims go back to READY and are announced (Claim Ready).
 
     ``submit_claims`` then finds them READY and still carried by the interchange, and sends the archived file under
     its idempotency key: a clearinghouse that took it after all answers with the same submission, never a copy.
+    ``note`` (a biller's reason) is appended to each claim's audit entry.
 
     Raises
     ------
@@ -457,7 +463,8 @@ def resend_failed(
         moved = deps.store.transition(
             claim,
             ClaimState.READY,
-            reason=f"resend of interchange {submission_id} (same file, same idempotency key)",
+            reason=f"resend of interchange {submission_id} (same file, same idempotency key)"
+            + (f": {note}" if note else ""),
             actor=actor or deps.actor,
         )
         moved_claims.append(moved)
@@ -535,6 +542,8 @@ def _prepare(
         updated_at=created,
     )
     deps.store.create_submission(record)
+    # The claim's files (tenant API): this interchange carries each claim, whether or not it gets through.
+    deps.store.link_claim_files(tenant_id, [c.claim_id for c in carried], kind="837P", key=archive_key)
     return record, x12_text, carried
 
 
@@ -555,13 +564,15 @@ def _hold_refused(tenant: TenantConfig, claims: Sequence[StoredClaim], exc: X12W
 def _hold_claims(
     tenant: TenantConfig, claims: Sequence[StoredClaim], findings: Sequence[Finding], *, reason: str, deps: PipelineDeps
 ) -> None:
-    """READY claims released from their interchange, back through RECEIVED to HELD with ``findings`` (audited)."""
+    """Claims released from their interchange, back to HELD with ``findings`` (audited): READY claims through
+    RECEIVED, a biller's CORRECTED claim directly (it keeps its replacement / void content for the biller to fix)."""
     events: list[BusEventDetail] = []
     for claim in claims:
         released = deps.store.detach_pending_submission(claim)
-        received = deps.store.transition(released, ClaimState.RECEIVED, reason=reason, actor=deps.actor)
+        if released.state == ClaimState.READY:
+            released = deps.store.transition(released, ClaimState.RECEIVED, reason=reason, actor=deps.actor)
         held = deps.store.transition(
-            received, ClaimState.HELD, reason=reason, actor=deps.actor, findings=(*claim.findings, *findings)
+            released, ClaimState.HELD, reason=reason, actor=deps.actor, findings=(*claim.findings, *findings)
         )
         events.append(
             ClaimHeld(

@@ -72,6 +72,7 @@ def build_deps(settings: Settings, *, metrics: Metrics | MetricsPort) -> Pipelin
         metrics=recorder,
         clearinghouse_for=clearinghouse_factory(settings),
         archive_bucket=settings.archive_bucket,
+        inbound_bucket=settings.inbound_bucket,
         scrub_as_of=settings.scrub_as_of,
         chunks=(
             SqsChunkQueue(boto3.client("sqs"), settings.ingest_chunks_queue_url)

@@ -5,6 +5,8 @@ from claimbridge.state.models import (
     ADJUDICATED_STATES,
     ALLOWED_TRANSITIONS,
     REPLACEABLE_STATES,
+    ClaimFile,
+    ClaimPageKey,
     ClaimState,
     HistoryEntry,
     RemittancePosting,
@@ -13,6 +15,7 @@ from claimbridge.state.models import (
     StoredClaim,
     SubmissionRecord,
     TenantRecord,
+    TenantVersion,
     UnmatchedResponse,
     transition_allowed,
 )
@@ -22,6 +25,8 @@ __all__ = [
     "ADJUDICATED_STATES",
     "ALLOWED_TRANSITIONS",
     "REPLACEABLE_STATES",
+    "ClaimFile",
+    "ClaimPageKey",
     "ClaimState",
     "ClaimStorePort",
     "DynamoClaimStore",
@@ -33,6 +38,7 @@ __all__ = [
     "StoredClaim",
     "SubmissionRecord",
     "TenantRecord",
+    "TenantVersion",
     "UnmatchedResponse",
     "transition_allowed",
 ]

@@ -16,6 +16,9 @@ pk                                     sk                             what
 ``TENANT#<t>#CURSOR``                  ``CLEARINGHOUSE``              response polling cursor
 ``TENANT#<t>#RESPONSE#<object key>``   ``PROCESSED``                  processed-response marker
 ``TENANT#<t>#UNMATCHED``               ``<iso-ts>#<uuid>``            unmatched response part
+``TENANT#<t>#QUARANTINE#<key>``        ``REPLAYED``                   quarantined input sent back to ingest
+``TENANT#<t>#CLAIM#<claim>``           ``FILE#<kind>#<object key>``   837P / 999 / 277CA / 835 of the claim
+``PRINCIPAL#<iam principal key>``      ``TENANT``                     tenant_api caller -> tenant (with CONFIG)
 =====================================  =============================  =========================================
 
 Every state change is a ``TransactWriteItems`` of the conditional STATE update and its HIST item; a refused change
@@ -32,6 +35,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -39,14 +43,18 @@ from botocore.exceptions import ClientError
 from pydantic import TypeAdapter
 
 from claimbridge.claim import ProfessionalClaim
-from claimbridge.errors import ClaimsError, StateConflict, TenantError
+from claimbridge.errors import ClaimsError, PrincipalTaken, StateConflict, TenantError
 from claimbridge.findings import Finding
 from claimbridge.scrubber.history import ServiceRecord, service_records
 from claimbridge.state.models import (
     ADJUDICATED_STATES,
     DEFAULT_MAX_SEND_ATTEMPTS,
     REPLACEABLE_STATES,
+    SENDABLE_STATES,
+    ClaimFile,
+    ClaimPageKey,
     ClaimState,
+    FileKind,
     HistoryEntry,
     RemittancePosting,
     ResponseCursor,
@@ -55,10 +63,12 @@ from claimbridge.state.models import (
     SubmissionOutcome,
     SubmissionRecord,
     TenantRecord,
+    TenantVersion,
     UnmatchedResponse,
     transition_allowed,
 )
 from claimbridge.tenants import TenantConfig, parse_tenant_config
+from claimbridge.tenants.principals import principal_keys
 from claimbridge.x12.writer import InterchangeControl
 
 if TYPE_CHECKING:
@@ -67,6 +77,7 @@ if TYPE_CHECKING:
 
 MAX_CONTROL_NUMBER = 999_999_999
 _BATCH_GET_LIMIT = 100
+_BATCH_WRITE_LIMIT = 25
 _ANSWERED_STATES = frozenset(
     {ClaimState.ACCEPTED, ClaimState.REJECTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED}
 )
@@ -224,14 +235,27 @@ class DynamoClaimStore:
             raise StoreUnavailable(f"put_item failed: {exc.response.get('Error', {}).get('Code', '')}") from exc
 
     # ------------------------------------------------------------------ tenants
-    def put_tenant_config(self, config: TenantConfig, *, actor: str = "system") -> int:
-        """Store ``config`` as version N+1 (current item + immutable version item, one transaction)."""
+    def put_tenant_config(
+        self, config: TenantConfig, *, actor: str = "system", expected_version: int | None = None
+    ) -> int:
+        """Store ``config`` as version N+1 (current item + immutable version item, one transaction).
+
+        ``expected_version`` (the ``If-Match`` of the tenant API; 0 = the tenant must not exist yet) refuses the write
+        with ``StateConflict`` when another version was stored meanwhile. The principal -> tenant index items of
+        ``api.principals`` are added and removed in the same transaction; a principal another tenant holds is refused
+        (``PrincipalTaken``).
+        """
         current = self._get(_tenant_pk(config.tenant_id), "CONFIG")
         previous = int(current["config_version"]) if current else 0
+        if expected_version is not None and expected_version != previous:
+            raise StateConflict(
+                f"tenant {config.tenant_id}: configuration is at version {previous}, not {expected_version}"
+            )
         version = previous + 1
         document = config.model_dump_json(by_alias=True, exclude_none=False)
         digest = hashlib.sha256(document.encode()).hexdigest()
         now = _iso(self._clock())
+        principal_items = self._principal_writes(config, current)
         self._transact(
             [
                 {
@@ -266,6 +290,7 @@ class DynamoClaimStore:
                                 "document": document,
                                 "sha256": digest,
                                 "config_version": version,
+                                "enabled": config.enabled,
                                 "stored_at": now,
                                 "stored_by": actor,
                             }
@@ -273,10 +298,49 @@ class DynamoClaimStore:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
+                *principal_items,
             ],
             conflict=f"tenant {config.tenant_id}: configuration changed concurrently",
         )
         return version
+
+    def _principal_writes(
+        self, config: TenantConfig, current: Mapping[str, Any] | None
+    ) -> list[TransactWriteItemTypeDef]:
+        """Index items for the principals ``config`` adds (refused if another tenant holds one) and removes."""
+        wanted = principal_keys(config.api.principals)
+        held: frozenset[str] = frozenset()
+        if current is not None:
+            held = principal_keys((json.loads(current["document"]).get("api") or {}).get("principals", []))
+        for key in sorted(wanted - held):
+            owner = self.tenant_for_principal(key)
+            if owner is not None and owner != config.tenant_id:
+                raise PrincipalTaken(f"tenant {config.tenant_id}: a listed API principal belongs to another tenant")
+        condition = {
+            "ConditionExpression": "attribute_not_exists(pk) OR tenant_id = :tenant",
+            "ExpressionAttributeValues": _values({":tenant": config.tenant_id}),
+        }
+        writes: list[TransactWriteItemTypeDef] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _serialize({"pk": _principal_pk(key), "sk": "TENANT", "tenant_id": config.tenant_id}),
+                    **condition,  # type: ignore[typeddict-item]
+                }
+            }
+            for key in sorted(wanted - held)
+        ]
+        writes.extend(
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": _values({"pk": _principal_pk(key), "sk": "TENANT"}),
+                    **condition,  # type: ignore[typeddict-item]
+                }
+            }
+            for key in sorted(held - wanted)
+        )
+        return writes
 
     def get_tenant(self, tenant_id: str, *, include_disabled: bool = False) -> TenantRecord:
         """The tenant's current document; unknown (or disabled, unless ``include_disabled``) -> ``TenantError``."""
@@ -321,6 +385,148 @@ class DynamoClaimStore:
                 for registered in (json.loads(item["document"]).get("inbound") or {}).get("event_sources", [])
             )
         )
+
+    # ------------------------------------------------------------------ tenant administration (tenant_api)
+    def get_tenant_record(self, tenant_id: str) -> TenantRecord | None:
+        """The tenant's current document whether enabled or not (the admin view); None when unknown."""
+        item = self._get(_tenant_pk(tenant_id), "CONFIG")
+        return _tenant_record(item) if item else None
+
+    def list_tenant_records(self) -> list[TenantRecord]:
+        """Every tenant, enabled or not, by id."""
+        return [_tenant_record(item) for item in self._query("gsi1pk = :pk", {":pk": "TENANTS"}, index="gsi1")]
+
+    def tenant_versions(self, tenant_id: str) -> list[TenantVersion]:
+        """Every stored version of the tenant's document, oldest first (digest, author, time)."""
+        return [
+            TenantVersion(
+                tenant_id=tenant_id,
+                config_version=int(item["config_version"]),
+                sha256=item["sha256"],
+                stored_at=datetime.fromisoformat(item["stored_at"]),
+                stored_by=item["stored_by"],
+                enabled=bool(item.get("enabled", json.loads(item["document"]).get("enabled", False))),
+            )
+            for item in self._query(
+                "pk = :pk AND begins_with(sk, :prefix)", {":pk": _tenant_pk(tenant_id), ":prefix": "CONFIG#V"}
+            )
+        ]
+
+    def get_tenant_version(self, tenant_id: str, version: int) -> TenantConfig | None:
+        """One stored version of the tenant's document."""
+        item = self._get(_tenant_pk(tenant_id), f"CONFIG#V{version:06d}")
+        return parse_tenant_config(json.loads(item["document"])) if item else None
+
+    def tenant_for_principal(self, principal: str) -> str | None:
+        """The tenant an API principal key (``claimbridge.tenants.principals.principal_key``) is mapped to."""
+        item = self._get(_principal_pk(principal), "TENANT")
+        return str(item["tenant_id"]) if item else None
+
+    def claims_page(
+        self, tenant_id: str, state: ClaimState, *, limit: int, after: ClaimPageKey | None = None
+    ) -> tuple[list[StoredClaim], ClaimPageKey | None]:
+        """One page of the tenant's claims in ``state`` (oldest change first) from the ``gsi1`` index, and where the
+        next page starts (None: this was the last)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": _values({":pk": _state_gsi(tenant_id, state)}),
+            "Limit": limit + 1,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = _values(
+                {
+                    "pk": _claim_pk(tenant_id, after.claim_id),
+                    "sk": "STATE",
+                    "gsi1pk": _state_gsi(tenant_id, state),
+                    "gsi1sk": after.sort_key,
+                }
+            )
+        items = self._page(kwargs, limit + 1)
+        claims = [_stored_claim(item) for item in items[:limit]]
+        if len(items) <= limit:
+            return claims, None
+        last = items[limit - 1]
+        return claims, ClaimPageKey(sort_key=str(last["gsi1sk"]), claim_id=str(last["claim_id"]))
+
+    def unmatched_page(
+        self, tenant_id: str, *, limit: int, after: str | None = None
+    ) -> tuple[list[UnmatchedResponse], str | None]:
+        """One page of the tenant's unmatched response parts, oldest first, and the sort key the next page follows."""
+        pk = f"TENANT#{tenant_id}#UNMATCHED"
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": _values({":pk": pk}),
+            "ConsistentRead": True,
+            "Limit": limit + 1,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = _values({"pk": pk, "sk": after})
+        items = self._page(kwargs, limit + 1)
+        parts = [_unmatched(item) for item in items[:limit]]
+        return parts, (str(items[limit - 1]["sk"]) if len(items) > limit else None)
+
+    def _page(self, kwargs: dict[str, Any], wanted: int) -> list[dict[str, Any]]:
+        """Up to ``wanted`` items of a query, following DynamoDB's own pages (a page can stop short of ``Limit``)."""
+        items: list[dict[str, Any]] = []
+        while len(items) < wanted:
+            try:
+                page = self._client.query(**kwargs)
+            except ClientError as exc:
+                raise StoreUnavailable(f"query failed: {exc.response.get('Error', {}).get('Code', '')}") from exc
+            items.extend(_deserialize(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            kwargs["Limit"] = wanted - len(items)
+        return items[:wanted]
+
+    def link_claim_files(self, tenant_id: str, claim_ids: Sequence[str], *, kind: FileKind, key: str) -> None:
+        """Record that the archive object ``key`` (an 837P, 999, 277CA or 835) carries or answers each claim."""
+        at = _iso(self._clock())
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": _serialize(
+                        {
+                            "pk": _claim_pk(tenant_id, claim_id),
+                            "sk": f"FILE#{kind}#{key}",
+                            "kind": kind,
+                            "key": key,
+                            "recorded_at": at,
+                        }
+                    )
+                }
+            }
+            for claim_id in dict.fromkeys(claim_ids)
+        ]
+        for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {self._table: requests[start : start + _BATCH_WRITE_LIMIT]}
+            for attempt in range(_BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(_BATCH_GET_BACKOFF_SECONDS * 2**attempt)
+                try:
+                    response = self._client.batch_write_item(RequestItems=pending)
+                except ClientError as exc:
+                    raise StoreUnavailable(
+                        f"batch_write_item failed: {exc.response.get('Error', {}).get('Code', '')}"
+                    ) from exc
+                pending = dict(response.get("UnprocessedItems") or {})
+                if not pending:
+                    break
+            else:
+                raise StoreUnavailable("batch_write_item left items unprocessed")
+
+    def claim_files(self, tenant_id: str, claim_id: str) -> list[ClaimFile]:
+        """The archive objects recorded for the claim, by kind then key."""
+        return [
+            ClaimFile(kind=item["kind"], key=item["key"], recorded_at=datetime.fromisoformat(item["recorded_at"]))
+            for item in self._query(
+                "pk = :pk AND begins_with(sk, :prefix)", {":pk": _claim_pk(tenant_id, claim_id), ":prefix": "FILE#"}
+            )
+        ]
 
     # ------------------------------------------------------------------ claims
     def lookup_source(self, tenant_id: str, source_key: str) -> SourceIndex | None:
@@ -617,6 +823,13 @@ class DynamoClaimStore:
 
     def _refuse(self, current: StoredClaim, to_state: ClaimState, *, reason: str, actor: str) -> None:
         """Record the refused attempt as an audit item, then raise ``StateConflict``."""
+        self.record_refusal(current, to_state, reason=reason, actor=actor)
+        raise StateConflict(
+            f"claim {current.claim_id}: transition {current.state.value} -> {to_state.value} is not allowed"
+        )
+
+    def record_refusal(self, current: StoredClaim, to_state: ClaimState, *, reason: str, actor: str) -> None:
+        """Record a refused attempt as an audit item (``refused``), changing nothing else."""
         at = self._clock()
         self._transact(
             [
@@ -634,9 +847,6 @@ class DynamoClaimStore:
             ],
             conflict=f"claim {current.claim_id}: audit item collision",
         )
-        raise StateConflict(
-            f"claim {current.claim_id}: transition {current.state.value} -> {to_state.value} is not allowed"
-        )
 
     def transition(
         self,
@@ -649,14 +859,17 @@ class DynamoClaimStore:
         submission_id: str | None = None,
         payer_claim_control_number: str | None = None,
         claim: ProfessionalClaim | None = None,
+        config_version: int | None = None,
+        written_off: Decimal | None = None,
         remittance: RemittancePosting | None = None,
     ) -> StoredClaim:
         """Conditional lifecycle move + audit item; a move not in the lifecycle is refused and recorded.
 
         ``payer_claim_control_number`` records the payer's number (277CA/835); ``claim`` replaces the claim content
-        (a corrected or void claim built from the stored one, moving to CORRECTED); ``remittance`` records the 835
-        posting of an adjudicated state (stamped with the new revision). A reversal (adjudicated -> ACCEPTED) clears
-        the posting it undoes.
+        (a biller's override or correction; its lines replace the claim's scrubber history too); ``config_version``
+        the tenant configuration version it was scrubbed with; ``written_off`` the balance written off; ``remittance``
+        records the 835 posting of an adjudicated state (stamped with the new revision). A reversal (adjudicated ->
+        ACCEPTED) clears the posting it undoes.
         """
         if not transition_allowed(current.state, to_state):
             self._refuse(current, to_state, reason=reason, actor=actor)
@@ -675,6 +888,10 @@ class DynamoClaimStore:
             update["payer_claim_control_number"] = payer_claim_control_number
         if claim is not None:
             update["claim"] = claim
+        if config_version is not None:
+            update["config_version"] = config_version
+        if written_off is not None:
+            update["written_off"] = written_off
         if remittance is not None:
             update["remittance"] = remittance.model_copy(update={"revision": current.revision + 1})
         elif current.state in ADJUDICATED_STATES and to_state == ClaimState.ACCEPTED:
@@ -699,14 +916,15 @@ class DynamoClaimStore:
                     reason=reason,
                     actor=actor,
                 ),
+                *self._patient_put(current.tenant_id, claim, now=_iso(at)),
             ],
             conflict=f"claim {current.claim_id} is no longer {current.state.value} at revision {current.revision}",
         )
         return moved
 
     def _set_pending(self, current: StoredClaim, submission_id: str | None) -> StoredClaim:
-        if current.state != ClaimState.READY:
-            raise StateConflict(f"claim {current.claim_id} is {current.state.value}, not READY")
+        if current.state not in SENDABLE_STATES:
+            raise StateConflict(f"claim {current.claim_id} is {current.state.value}, not READY or CORRECTED")
         changed = current.model_copy(
             update={
                 "pending_submission_id": submission_id,
@@ -719,7 +937,7 @@ class DynamoClaimStore:
             condition="#state = :expected AND revision = :revision",
             conflict=f"claim {current.claim_id} changed concurrently",
             names={"#state": "state"},
-            values={":expected": ClaimState.READY.value, ":revision": current.revision},
+            values={":expected": current.state.value, ":revision": current.revision},
         )
         return changed
 
@@ -740,11 +958,12 @@ class DynamoClaimStore:
         return current.model_copy(update={"announced": True})
 
     def attach_pending_submission(self, current: StoredClaim, submission_id: str) -> StoredClaim:
-        """Mark a READY claim as in flight in ``submission_id`` (a new source version cannot replace it now)."""
+        """Mark a READY (or CORRECTED) claim as in flight in ``submission_id`` (a new source version cannot replace
+        it now)."""
         return self._set_pending(current, submission_id)
 
     def detach_pending_submission(self, current: StoredClaim) -> StoredClaim:
-        """Release a READY claim from a refused interchange."""
+        """Release a READY (or CORRECTED) claim from a refused interchange."""
         return self._set_pending(current, None)
 
     def history(self, tenant_id: str, claim_id: str) -> list[HistoryEntry]:
@@ -914,6 +1133,27 @@ class DynamoClaimStore:
             return False
         return True
 
+    def quarantine_replayed(self, tenant_id: str, quarantine_key: str) -> bool:
+        """Whether the quarantined input was replayed already."""
+        return self._get(f"TENANT#{tenant_id}#QUARANTINE#{quarantine_key}", "REPLAYED") is not None
+
+    def mark_quarantine_replayed(self, tenant_id: str, quarantine_key: str, *, actor: str) -> bool:
+        """Put the REPLAYED marker; False when another replay put it first."""
+        try:
+            self._put(
+                {
+                    "pk": f"TENANT#{tenant_id}#QUARANTINE#{quarantine_key}",
+                    "sk": "REPLAYED",
+                    "replayed_at": _iso(self._clock()),
+                    "replayed_by": actor,
+                },
+                condition="attribute_not_exists(pk)",
+                conflict=f"quarantined input {quarantine_key} already replayed",
+            )
+        except StateConflict:
+            return False
+        return True
+
     def record_unmatched(self, tenant_id: str, *, response_key: str, kind: str, reference: str, reason: str) -> None:
         """Keep the unmatched part under the tenant's UNMATCHED partition."""
         at = _iso(self._clock())
@@ -934,17 +1174,32 @@ class DynamoClaimStore:
 
     def list_unmatched(self, tenant_id: str) -> list[UnmatchedResponse]:
         """Unmatched response parts, oldest first."""
-        return [
-            UnmatchedResponse(
-                tenant_id=item["tenant_id"],
-                response_key=item["response_key"],
-                kind=item["kind"],
-                reference=item["reference"],
-                reason=item["reason"],
-                recorded_at=datetime.fromisoformat(item["recorded_at"]),
-            )
-            for item in self._query("pk = :pk", {":pk": f"TENANT#{tenant_id}#UNMATCHED"})
-        ]
+        return [_unmatched(item) for item in self._query("pk = :pk", {":pk": f"TENANT#{tenant_id}#UNMATCHED"})]
+
+
+def _principal_pk(principal: str) -> str:
+    return f"PRINCIPAL#{principal}"
+
+
+def _tenant_record(item: Mapping[str, Any]) -> TenantRecord:
+    return TenantRecord(
+        config=parse_tenant_config(json.loads(item["document"])),
+        config_version=int(item["config_version"]),
+        sha256=item.get("sha256"),
+        updated_at=datetime.fromisoformat(item["updated_at"]) if item.get("updated_at") else None,
+        updated_by=item.get("updated_by"),
+    )
+
+
+def _unmatched(item: Mapping[str, Any]) -> UnmatchedResponse:
+    return UnmatchedResponse(
+        tenant_id=item["tenant_id"],
+        response_key=item["response_key"],
+        kind=item["kind"],
+        reference=item["reference"],
+        reason=item["reason"],
+        recorded_at=datetime.fromisoformat(item["recorded_at"]),
+    )
 
 
 def _patient_pk(tenant_id: str, patient_key: str) -> str:
@@ -969,6 +1224,7 @@ def _claim_item(claim: StoredClaim) -> dict[str, Any]:
         "pending_submission_id": claim.pending_submission_id,
         "related_claim_id": claim.related_claim_id,
         "payer_claim_control_number": claim.payer_claim_control_number,
+        "written_off": str(claim.written_off) if claim.written_off is not None else None,
         "remittance": claim.remittance.model_dump_json() if claim.remittance else None,
         "announced": claim.announced,
         "created_at": _iso(claim.created_at),
@@ -994,6 +1250,7 @@ def _stored_claim(item: Mapping[str, Any]) -> StoredClaim:
         pending_submission_id=item.get("pending_submission_id"),
         related_claim_id=item.get("related_claim_id"),
         payer_claim_control_number=item.get("payer_claim_control_number"),
+        written_off=Decimal(item["written_off"]) if item.get("written_off") is not None else None,
         remittance=RemittancePosting.model_validate_json(item["remittance"]) if item.get("remittance") else None,
         announced=bool(item.get("announced", False)),
         created_at=datetime.fromisoformat(item["created_at"]),

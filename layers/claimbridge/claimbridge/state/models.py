@@ -53,24 +53,33 @@ ALLOWED_TRANSITIONS: Mapping[ClaimState, frozenset[ClaimState]] = {
     # Retries exhausted (or the account refused): resend the same interchange (-> READY), or give up (-> CLOSED).
     # An answer lost on the way back can hide that the clearinghouse took it: its 999/277CA then moves the claim on.
     _S.FAILED_TO_SEND: frozenset(
-        {_S.READY, _S.CLOSED, _S.ACCEPTED, _S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED}
+        {_S.READY, _S.CLOSED, _S.ACCEPTED, _S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED, _S.VOIDED}
     ),
     # An 835 can come before (or instead of) the 277CA that accepted the claim: adjudicated implies accepted.
-    _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED}),
+    # A void (frequency 8) the 277CA accepts is VOIDED: the payer took the cancellation.
+    _S.SUBMITTED: frozenset({_S.ACCEPTED, _S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED, _S.VOIDED}),
     # A clearinghouse acceptance (277CA A1) can still be followed by the payer's own rejection (A3/A7).
-    _S.ACCEPTED: frozenset({_S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED}),
-    _S.REJECTED: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED}),
+    _S.ACCEPTED: frozenset({_S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED, _S.VOIDED}),
+    # A claim rejected before adjudication (999/277CA) never reached the payer's books: the biller fixes it and it is
+    # scrubbed and sent again as it was billed (RECEIVED -> READY | HELD, same CLM01), not as a replacement.
+    _S.REJECTED: frozenset({_S.RECEIVED, _S.CORRECTED, _S.VOIDED, _S.CLOSED}),
     # An 835 reversal (CLP02 22) undoes a posting: back to ACCEPTED, where the payer's corrected claim posts again.
     _S.PAID: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED, _S.ACCEPTED}),
     _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.CORRECTED, _S.VOIDED, _S.CLOSED, _S.ACCEPTED}),
     _S.DENIED: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED, _S.ACCEPTED}),
-    _S.CORRECTED: frozenset({_S.SUBMITTED}),
-    _S.VOIDED: frozenset({_S.CLOSED}),
+    # CORRECTED: a replacement (7) or void (8) built by a biller, waiting for the submit flow like a READY claim: sent,
+    # not delivered within the retry bound (then resent from READY), or refused by the clearinghouse or the writer.
+    _S.CORRECTED: frozenset({_S.SUBMITTED, _S.FAILED_TO_SEND, _S.HELD}),
+    # VOIDED: the payer accepted the void; a payer's own later rejection (277CA A3/A7 after A1) reopens it.
+    _S.VOIDED: frozenset({_S.CLOSED, _S.REJECTED}),
     _S.CLOSED: frozenset(),
 }
 
 REPLACEABLE_STATES: frozenset[ClaimState] = frozenset({_S.RECEIVED, _S.HELD, _S.READY})
 """States in which a new source version replaces the stored claim (contract section 8)."""
+
+SENDABLE_STATES: frozenset[ClaimState] = frozenset({_S.READY, _S.CORRECTED})
+"""States the submit flow sends: a scrubbed original (READY) or a biller's replacement / void (CORRECTED)."""
 
 
 ADJUDICATED_STATES: frozenset[ClaimState] = frozenset({_S.PAID, _S.PARTIALLY_PAID, _S.DENIED})
@@ -88,6 +97,41 @@ class TenantRecord(BaseModel):
     model_config = _FROZEN
     config: Annotated[TenantConfig, Field(repr=False)]
     config_version: int
+    sha256: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+class TenantVersion(BaseModel):
+    """One immutable version of a tenant document (its audit entry: digest, author, time)."""
+
+    model_config = _FROZEN
+    tenant_id: str
+    config_version: int
+    sha256: str
+    stored_at: datetime
+    stored_by: str
+    enabled: bool
+
+
+class ClaimPageKey(BaseModel):
+    """Where the next page of a state worklist starts: the last item's index sort key and claim id."""
+
+    model_config = _FROZEN
+    sort_key: str
+    claim_id: str
+
+
+FileKind = Literal["837P", "999", "277CA", "835"]
+
+
+class ClaimFile(BaseModel):
+    """An archive object that carries or answers a claim (an 837P interchange, a 999, a 277CA or an 835)."""
+
+    model_config = _FROZEN
+    kind: FileKind
+    key: str
+    recorded_at: datetime
 
 
 class SourceIndex(BaseModel):
@@ -142,6 +186,9 @@ class StoredClaim(BaseModel):
     related_claim_id: str | None = None
     payer_claim_control_number: str | None = None
     """The payer's number for the claim (277CA REF*1K, later 835 CLP07): REF*F8 of a corrected or void claim."""
+    written_off: Annotated[Decimal | None, Field(ge=0, max_digits=12, decimal_places=2)] = None
+    """The balance a biller wrote off when closing an adjudicated claim (charge - paid - patient share of the latest
+    posted 835), for the net collection rate; ``None`` unless written off."""
     remittance: Annotated[RemittancePosting | None, Field(repr=False)] = None
     announced: bool = False
     """Whether the event for the current state went out; a redelivery re-announces a claim whose event was lost."""

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from claimbridge.claim import ProfessionalClaim
 from claimbridge.findings import Finding
 from claimbridge.scrubber.history import ServiceRecord
 from claimbridge.state.models import (
+    ClaimFile,
+    ClaimPageKey,
     ClaimState,
+    FileKind,
     HistoryEntry,
     RemittancePosting,
     ResponseCursor,
@@ -19,6 +23,7 @@ from claimbridge.state.models import (
     SubmissionOutcome,
     SubmissionRecord,
     TenantRecord,
+    TenantVersion,
     UnmatchedResponse,
 )
 from claimbridge.tenants import TenantConfig
@@ -29,8 +34,11 @@ class ClaimStorePort(Protocol):
     """Tenants, claims with their history, control numbers, submissions, cursors and response markers."""
 
     # tenants
-    def put_tenant_config(self, config: TenantConfig, *, actor: str = "system") -> int:
-        """Store ``config`` as the tenant's next version; return that version number."""
+    def put_tenant_config(
+        self, config: TenantConfig, *, actor: str = "system", expected_version: int | None = None
+    ) -> int:
+        """Store ``config`` as the tenant's next version; return that version number. With ``expected_version``
+        (0: the tenant must be new) a tenant stored at another version is refused with ``StateConflict``."""
         ...
 
     def get_tenant(self, tenant_id: str, *, include_disabled: bool = False) -> TenantRecord:
@@ -54,6 +62,47 @@ class ClaimStorePort(Protocol):
 
     def tenants_for_event_source(self, account: str, source: str) -> list[str]:
         """Ids of every tenant, enabled or not, whose ``inbound.event_sources`` lists (``account``, ``source``)."""
+        ...
+
+    # tenant administration (tenant_api)
+    def get_tenant_record(self, tenant_id: str) -> TenantRecord | None:
+        """The tenant's current document whether enabled or not; None when unknown."""
+        ...
+
+    def list_tenant_records(self) -> list[TenantRecord]:
+        """Every tenant, enabled or not, by id."""
+        ...
+
+    def tenant_versions(self, tenant_id: str) -> list[TenantVersion]:
+        """Every stored version of the tenant's document, oldest first."""
+        ...
+
+    def get_tenant_version(self, tenant_id: str, version: int) -> TenantConfig | None:
+        """One stored version of the tenant's document."""
+        ...
+
+    def tenant_for_principal(self, principal: str) -> str | None:
+        """The tenant an API principal key is mapped to, if any."""
+        ...
+
+    def claims_page(
+        self, tenant_id: str, state: ClaimState, *, limit: int, after: ClaimPageKey | None = None
+    ) -> tuple[list[StoredClaim], ClaimPageKey | None]:
+        """One page of a state worklist and where the next one starts (None: no more)."""
+        ...
+
+    def unmatched_page(
+        self, tenant_id: str, *, limit: int, after: str | None = None
+    ) -> tuple[list[UnmatchedResponse], str | None]:
+        """One page of unmatched response parts and the key the next page follows (None: no more)."""
+        ...
+
+    def link_claim_files(self, tenant_id: str, claim_ids: Sequence[str], *, kind: FileKind, key: str) -> None:
+        """Record that an archive object (837P, 999, 277CA, 835) carries or answers each of the claims."""
+        ...
+
+    def claim_files(self, tenant_id: str, claim_id: str) -> list[ClaimFile]:
+        """The archive objects recorded for the claim."""
         ...
 
     # claims
@@ -117,11 +166,18 @@ class ClaimStorePort(Protocol):
         submission_id: str | None = None,
         payer_claim_control_number: str | None = None,
         claim: ProfessionalClaim | None = None,
+        config_version: int | None = None,
+        written_off: Decimal | None = None,
         remittance: RemittancePosting | None = None,
     ) -> StoredClaim:
         """Move a claim along the lifecycle (conditional on ``current``); refuse and record a move not allowed.
-        Optionally record the payer's claim number, replace the claim content (a correction), or record the 835
+        Optionally record the payer's claim number, replace the claim content (an override or a correction) with
+        the tenant configuration version it was scrubbed with, record the balance written off, or record the 835
         posting of an adjudicated state; a reversal (adjudicated -> ACCEPTED) clears the posting."""
+        ...
+
+    def record_refusal(self, current: StoredClaim, to_state: ClaimState, *, reason: str, actor: str) -> None:
+        """Record a refused attempt in the claim's history (an action its state or data does not allow)."""
         ...
 
     def mark_announced(self, current: StoredClaim) -> StoredClaim:
@@ -129,11 +185,11 @@ class ClaimStorePort(Protocol):
         ...
 
     def attach_pending_submission(self, current: StoredClaim, submission_id: str) -> StoredClaim:
-        """Mark a READY claim as carried by an interchange that is being sent."""
+        """Mark a READY (or CORRECTED) claim as carried by an interchange that is being sent."""
         ...
 
     def detach_pending_submission(self, current: StoredClaim) -> StoredClaim:
-        """Release a READY claim from an interchange the clearinghouse refused for good."""
+        """Release a READY (or CORRECTED) claim from an interchange the clearinghouse refused for good."""
         ...
 
     def history(self, tenant_id: str, claim_id: str) -> list[HistoryEntry]:
@@ -201,4 +257,13 @@ class ClaimStorePort(Protocol):
 
     def list_unmatched(self, tenant_id: str) -> list[UnmatchedResponse]:
         """The unmatched response parts recorded for the tenant, oldest first."""
+        ...
+
+    # quarantine replay
+    def quarantine_replayed(self, tenant_id: str, quarantine_key: str) -> bool:
+        """Whether the quarantined input was sent back to ingest already."""
+        ...
+
+    def mark_quarantine_replayed(self, tenant_id: str, quarantine_key: str, *, actor: str) -> bool:
+        """Mark a quarantined input as replayed; False if another replay marked it first."""
         ...

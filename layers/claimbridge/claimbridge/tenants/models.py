@@ -290,6 +290,26 @@ class Inbound(BaseModel):
     event_sources: list[EventSource] = Field(default_factory=list)
 
 
+PrincipalArn = Annotated[
+    str,
+    Field(
+        pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,128}$",
+        max_length=512,
+    ),
+]
+
+
+class ApiAccess(BaseModel):
+    """Who may call ``tenant_api`` for this practice (Claimbridge extension, docs/tenant-config-extensions.md).
+
+    IAM role or user ARNs; a caller's identity (an assumed-role session of a listed role, or the user) is mapped to
+    this tenant. A principal belongs to one tenant only (the store refuses a second claim on it).
+    """
+
+    model_config = _STRICT
+    principals: Annotated[list[PrincipalArn], Field(max_length=40)] = Field(default_factory=list)
+
+
 class TenantConfig(BaseModel):
     """One practice's configuration; accepted whole or not at all."""
 
@@ -306,9 +326,14 @@ class TenantConfig(BaseModel):
     payers: Annotated[list[TenantPayer], Field(min_length=1)]
     crosswalks: Crosswalks = Crosswalks()
     inbound: Inbound = Inbound()
+    api: ApiAccess = ApiAccess()
 
     @model_validator(mode="after")
     def _cross_references(self) -> TenantConfig:
+        secret_ref = self.clearinghouse.secret_ref
+        if secret_ref is not None and not secret_ref.startswith(f"claimbridge/{self.tenant_id}/"):
+            # A tenant naming another tenant's secret would send its claims with that tenant's account.
+            raise ValueError("clearinghouse.secret_ref must be a name under claimbridge/<tenant_id>/")
         keys = [p.key for p in self.payers]
         if len(set(keys)) != len(keys):
             raise ValueError("payer keys must be unique")
