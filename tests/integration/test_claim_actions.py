@@ -38,6 +38,7 @@ from claimbridge.x12.reader import iter_segments
 from claimbridge.x12.validate import validate_837p
 from functions.ingest_fhir import app as ingest_app
 from functions.submit_claims import app as submit_app
+from functions.write_back import app as write_back_app
 from tests.integration.conftest import Infra, drain
 from tests.integration.handler_events import FakeLambdaContext, ingest_event, sqs_event_from_bus_events
 from tests.integration.test_responses_handlers import process, set_faults
@@ -439,6 +440,17 @@ def test_write_off_of_a_denied_claim_is_the_whole_charge_and_needs_an_adjudicati
     write_off_claim(TENANT, CLAIM_ID, reason="not worth an appeal", actor=BILLER, deps=deps())
     assert stored(infra).written_off == Decimal("200.00")
 
+    # and the change is announced with ids only, so the EHR gets a CLOSED ClaimResponse
+    closed = [e for e in infra.bus_events() if e["detail-type"] == "Claim Closed"]
+    assert [e["detail"] for e in closed] == [{"tenant_id": TENANT, "claim_id": CLAIM_ID, "action": "write_off"}]
+    for body in closed:
+        body.setdefault("account", "123456789012")
+    event = sqs_event_from_bus_events(closed, "write_back_claim_held.json")
+    assert write_back_app.lambda_handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+    keys = infra.archive_keys(f"outbound/{TENANT}/ClaimResponse/{CLAIM_ID}/")
+    latest = max(keys, key=lambda key: int(key.rsplit("/", 1)[1][:-5]))
+    assert json.loads(infra.archive_text(latest))["disposition"].startswith("CLOSED")
+
 
 def test_write_off_is_refused_for_a_claim_without_an_adjudicated_balance(infra: Infra) -> None:
     # Given a held claim
@@ -452,6 +464,8 @@ def test_write_off_is_refused_for_a_claim_without_an_adjudicated_balance(infra: 
     assert (result.from_state, result.state) == (ClaimState.HELD, ClaimState.CLOSED)
     assert stored(infra).written_off is None
     assert infra.store.history(TENANT, CLAIM_ID)[-1].reason == f"close by {BILLER}: patient withdrew"
+    closed = [e["detail"] for e in infra.bus_events() if e["detail-type"] == "Claim Closed"]
+    assert closed == [{"tenant_id": TENANT, "claim_id": CLAIM_ID, "action": "close"}]
 
     # and closing twice is refused
     with pytest.raises(ActionRefused, match="cannot be closed"):

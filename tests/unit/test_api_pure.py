@@ -1,19 +1,18 @@
 """Pure parts of the tenant API: principal keys, operator settings, caller scoping, page tokens, and the denial
-read back from a claim's REMIT-835 finding (round-tripped through the function that writes it)."""
+read from the 835 posting a claim keeps."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
-from itertools import product
 
 import pytest
 
 from claimbridge.api.identity import Caller, parse_admin_principals
 from claimbridge.api.problems import Forbidden, problem_for, validation_problem
-from claimbridge.findings import Finding, Severity
-from claimbridge.pipeline.responses import remittance_finding
-from claimbridge.remit import Action, Category, ClaimOutcome, Outcome, PatientResponsibility
-from claimbridge.remit.denials import DenialReason
+from claimbridge.pipeline.responses import NEXT_ACTION_TEXT
+from claimbridge.remit import Action, Adjustment, Category, ClaimPayment, classify
+from claimbridge.state.models import ClaimState, RemittancePosting, StoredClaim
 from claimbridge.tenants.principals import principal_key
 from claimbridge.tenants.service import TenantNotFound
 from claimbridge.worklists.denials import denial_of
@@ -90,42 +89,89 @@ def test_page_tokens_round_trip_and_refuse_anything_else() -> None:
             _decode(bad, ("k", "c"))
 
 
-def _outcome(category: Category, action: Action) -> Outcome:
-    reason = DenialReason(
-        group="CO", reason="16", amount=Decimal(100), category=category, action=action, known=True, precedence=1
-    )
-    return Outcome(
+def _denied_claim(*adjustments: Adjustment, remarks: tuple[str, ...] = ()) -> StoredClaim:
+    payment = ClaimPayment(
         patient_control_number="CB1",
         status_code="4",
-        outcome=ClaimOutcome.DENIED,
         charge=Decimal(100),
         paid=Decimal(0),
-        patient_responsibility=PatientResponsibility(),
-        adjustments_by_group={"CO": Decimal(100)},
-        category=category,
-        action=action,
-        carc="CO-16",
-        rarcs=("N290",),
-        denials=(reason,),
+        adjustments=adjustments,
+        remarks=remarks,
+        position=1,
+    )
+    verdict = classify(payment)
+    at = datetime(2026, 3, 10, tzinfo=UTC)
+    return StoredClaim(
+        tenant_id="t",
+        claim_id="CB1",
+        state=ClaimState.DENIED,
+        revision=6,
+        source_key="Claim/c",
+        source_version="1",
+        remittance=RemittancePosting(
+            response_key="responses/t/835/r.x12",
+            payment=payment,
+            outcome=verdict.outcome,
+            category=verdict.category,
+            action=verdict.action,
+            patient_responsibility=verdict.owed_by_patient,
+            revision=6,
+        ),
+        created_at=at,
+        updated_at=at,
     )
 
 
-@pytest.mark.parametrize(("category", "action"), list(product(Category, Action)))
-def test_denial_of_reads_back_what_remittance_finding_writes(category: Category, action: Action) -> None:
-    # Given the finding process_responses stores for a denial with this category and action
-    finding = remittance_finding(_outcome(category, action))
-    assert finding is not None
+@pytest.mark.parametrize(
+    ("adjustments", "remarks", "category", "action", "codes"),
+    [
+        pytest.param(
+            (Adjustment(group="CO", reason="16", amount=Decimal(100)),),
+            ("N290",),
+            Category.CREDENTIALING,
+            Action.RESUBMIT_CORRECTED,
+            ["CO-16", "N290"],
+            id="co16-n290",
+        ),
+        pytest.param(
+            (Adjustment(group="CO", reason="197", amount=Decimal(100)),),
+            (),
+            Category.AUTHORIZATION,
+            None,
+            ["CO-197"],
+            id="co197",
+        ),
+    ],
+)
+def test_denial_of_reads_the_claims_835_posting(
+    adjustments: tuple[Adjustment, ...],
+    remarks: tuple[str, ...],
+    category: Category,
+    action: Action | None,
+    codes: list[str],
+) -> None:
+    # Given a claim denied by an 835 whose posting the claim keeps
+    claim = _denied_claim(*adjustments, remarks=remarks)
+    assert claim.remittance is not None
 
-    # When the denied worklist reads it back (after an unrelated later finding)
-    denial = denial_of([finding, Finding(rule_id="ACK-277CA", severity=Severity.ERROR, message="m")])
+    # When the denied worklist reads it
+    denial = denial_of(claim)
 
-    # Then category, action, codes and the next-action text survive
+    # Then it shows the posting's category and action, the codes that decided it and the instruction for the biller
     assert denial is not None
-    assert (denial.category, denial.action, denial.status_code) == (category.value, action.value, "4")
-    assert denial.reason_codes == ["CO-16", "N290"]
-    assert denial.next_action == finding.fix
+    assert (denial.outcome, denial.status_code, denial.category) == ("denied", "4", category.value)
+    assert denial.action == (claim.remittance.action.value if claim.remittance.action else None)
+    if action is not None:
+        assert denial.action == action.value
+    assert denial.reason_codes == codes
+    assert denial.next_action == (NEXT_ACTION_TEXT[claim.remittance.action] if claim.remittance.action else None)
 
 
-def test_denial_of_is_none_without_an_835_verdict() -> None:
-    # Given / When / Then
-    assert denial_of([Finding(rule_id="BH-CRED-01", severity=Severity.ERROR, message="not enrolled")]) is None
+def test_denial_of_is_none_without_an_835_posting() -> None:
+    # Given a claim whose posting was reversed (or that was never adjudicated)
+    claim = _denied_claim(Adjustment(group="CO", reason="50", amount=Decimal(100))).model_copy(
+        update={"remittance": None}
+    )
+
+    # When / Then
+    assert denial_of(claim) is None

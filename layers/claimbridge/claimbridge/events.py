@@ -123,6 +123,13 @@ class ClaimCorrected(ClaimEventDetail):
     config_version: int | None = None
 
 
+class ClaimClosed(ClaimEventDetail):
+    """A biller stopped working a claim: closed, or its open balance written off (``action``); no amounts."""
+
+    detail_type: ClassVar[str] = "Claim Closed"
+    action: Literal["close", "write_off"]
+
+
 class ClaimResponseWritten(ClaimEventDetail):
     """The ClaimResponse of change ``version`` is at ``key`` in the archive bucket (contract §11)."""
 
@@ -232,6 +239,8 @@ WRITE_BACK_DETAIL_TYPES = (
     "Claim Rejected",
     "Claim Adjudicated",
     "Claim Failed To Send",
+    "Claim Corrected",
+    "Claim Closed",
 )
 """Claim events that mean a state change the EHR must hear about (the template's WriteBackRule lists the same)."""
 
@@ -256,6 +265,8 @@ class ClaimChangedEvent(EventBridgeModel):
         "Claim Rejected",
         "Claim Adjudicated",
         "Claim Failed To Send",
+        "Claim Corrected",
+        "Claim Closed",
     ] = Field(alias="detail-type")
     detail: ClaimChangedDetail
 

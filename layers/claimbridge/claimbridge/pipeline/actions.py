@@ -20,7 +20,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from claimbridge.claim import ClaimFrequency, ProfessionalClaim
 from claimbridge.corrections import CORRECTABLE_STATES, CorrectionError, correction_for
 from claimbridge.errors import ClaimsError, StateConflict, TenantError
-from claimbridge.events import BusEventDetail, ClaimCorrected, ClaimHeld, ClaimReady, FhirBundleSubmittedEvent
+from claimbridge.events import (
+    BusEventDetail,
+    ClaimClosed,
+    ClaimCorrected,
+    ClaimHeld,
+    ClaimReady,
+    FhirBundleSubmittedEvent,
+)
 from claimbridge.findings import Finding, Severity
 from claimbridge.overrides import ClaimOverrides, LineOverride, OverrideError, apply_overrides
 from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
@@ -458,6 +465,7 @@ def write_off_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, d
     moved = _transition(
         current, target, action=action, deps=deps, reason=_audit(action, actor, reason), actor=actor, written_off=amount
     )
+    moved = _announce(deps, moved, ClaimClosed(tenant_id=tenant_id, claim_id=claim_id, action="write_off"))
     deps.metrics.count("ClaimsWrittenOff", tenant_id=tenant_id)
     return _result(action, current, moved)
 
@@ -499,6 +507,7 @@ def close_claim(tenant_id: str, claim_id: str, *, reason: str, actor: str, deps:
             deps=deps,
         )
     moved = _transition(current, target, action=action, deps=deps, reason=_audit(action, actor, reason), actor=actor)
+    moved = _announce(deps, moved, ClaimClosed(tenant_id=tenant_id, claim_id=claim_id, action="close"))
     deps.metrics.count("ClaimsClosed", tenant_id=tenant_id)
     return _result(action, current, moved)
 

@@ -1,44 +1,30 @@
-"""The denial category and next action of a DENIED claim, read back from its ``REMIT-835`` finding.
+"""The denial category and next action of an adjudicated claim, from the 835 posting the claim keeps.
 
-``claimbridge.pipeline.responses.remittance_finding`` writes the 835's verdict as the claim's finding: message
-``<outcome> (CLP02 <code>): <category>, <CARC/RARC ...> -> <ACTION>`` and the action's instruction as ``fix``. That
-finding is what the claim keeps, so the denied worklist reads it here; the unit test round-trips every category and
-action through ``remittance_finding`` so the two cannot drift apart.
+``claimbridge.pipeline.responses`` stores the payment it posted (``StoredClaim.remittance``) with the category and next
+action ``claimbridge.remit.classify`` gave it; the codes that decided it are read again from the same payment with the
+same table, so the worklist shows exactly what the ``Claim Adjudicated`` event and the claim's finding said.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-
-from claimbridge.findings import Finding
-from claimbridge.remit import Action, Category
+from claimbridge.pipeline.responses import NEXT_ACTION_TEXT
+from claimbridge.remit import classify
+from claimbridge.state.models import StoredClaim
 from claimbridge.worklists.models import Denial
 
-REMIT_RULE = "REMIT-835"
-_MESSAGE = re.compile(
-    r"^(?P<outcome>[a-z_]+) \(CLP02 (?P<status>[0-9A-Z]+)\): (?P<category>[a-z_]+), (?P<codes>.*?)"
-    r"(?: -> (?P<action>[A-Z_]+))?$"
-)
-_CATEGORIES = {category.value for category in Category} | {"uncategorised"}
-_ACTIONS = {action.value for action in Action}
 
-
-def denial_of(findings: Sequence[Finding]) -> Denial | None:
-    """The latest 835 verdict among ``findings``; None when the claim has none (or it cannot be read)."""
-    for finding in reversed(findings):
-        if finding.rule_id != REMIT_RULE:
-            continue
-        match = _MESSAGE.fullmatch(finding.message)
-        if match is None or match["category"] not in _CATEGORIES:
-            return None
-        action = match["action"] if match["action"] in _ACTIONS else None
-        return Denial(
-            outcome=match["outcome"],
-            status_code=match["status"],
-            category=match["category"],
-            reason_codes=match["codes"].split(),
-            action=action,
-            next_action=finding.fix or None,
-        )
-    return None
+def denial_of(claim: StoredClaim) -> Denial | None:
+    """The claim's current 835 verdict; None when no posting is kept (never adjudicated, or reversed)."""
+    posting = claim.remittance
+    if posting is None:
+        return None
+    outcome = classify(posting.payment)
+    codes = [*dict.fromkeys(reason.carc for reason in outcome.denials), *outcome.rarcs]
+    return Denial(
+        outcome=posting.outcome.value.lower(),
+        status_code=posting.payment.status_code,
+        category=posting.category.value if posting.category else "uncategorised",
+        reason_codes=codes,
+        action=posting.action.value if posting.action else None,
+        next_action=NEXT_ACTION_TEXT.get(posting.action) if posting.action else None,
+    )

@@ -165,7 +165,7 @@ class ClaimsView:
                 WorklistItem(
                     claim=summary_of(claim),
                     findings=list(claim.findings),
-                    denial=denial_of(claim.findings) if name == WorklistName.DENIED else None,
+                    denial=denial_of(claim) if name == WorklistName.DENIED else None,
                     send_failure=failure,
                 )
             )
