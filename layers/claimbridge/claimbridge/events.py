@@ -186,6 +186,7 @@ BusEventDetail = (
     | ClaimRejected
     | ClaimFailedToSend
     | ClaimAdjudicated
+    | ClaimClosed
     | ClaimResponseWritten
     | ExplanationOfBenefitWritten
     | FhirSubmissionRejected
@@ -202,6 +203,7 @@ DETAIL_TYPES: dict[str, type[BaseModel]] = {
         ClaimRejected,
         ClaimFailedToSend,
         ClaimAdjudicated,
+        ClaimClosed,
         ClaimResponseWritten,
         ExplanationOfBenefitWritten,
         FhirSubmissionRejected,
