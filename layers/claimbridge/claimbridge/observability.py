@@ -6,8 +6,12 @@ PHI stays out: no event logging, tracer responses and errors are not captured (t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from claimbridge.pipeline.ports import check_breakdown
 
 NAMESPACE = "Claimbridge"
 
@@ -28,30 +32,49 @@ def build_tracer(service: str | None = None) -> Tracer:
 
 
 class PowertoolsMetricsRecorder:
-    """``MetricsPort`` over Powertools: every count goes to the function's metrics and, per tenant, to a single metric.
+    """``MetricsPort`` over Powertools: totals go to the function's metrics, per-tenant shares and breakdowns to
+    single metrics.
 
-    The function-level metric (dimension ``service``) feeds the dashboard totals; the per-tenant one (dimension
-    ``tenant``) lets on-call see which practice a spike belongs to. Powertools flushes one dimension set per blob,
-    which is why the per-tenant copy is a ``single_metric``.
+    The function-level metric (dimension ``service``) feeds the dashboard totals; the per-tenant one (``service``,
+    ``tenant``) lets on-call see which practice a spike belongs to; a breakdown (``service`` + its dimensions, e.g.
+    ``rule``) shows why. EMF allows one dimension set per blob, which is why each copy is a ``single_metric``.
     """
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
-    def count(self, name: str, value: int = 1, *, tenant_id: str | None = None) -> None:
-        """Add ``value`` to the counter ``name``."""
+    def count(
+        self, name: str, value: int = 1, *, tenant_id: str | None = None, dimensions: Mapping[str, str] | None = None
+    ) -> None:
+        """Add ``value`` to the counter ``name`` (see ``MetricsPort`` for totals and breakdowns)."""
+        check_breakdown(tenant_id, dimensions)
         if value <= 0:
+            return
+        if dimensions is not None:
+            self._single(name, MetricUnit.Count, value, dimensions)
             return
         self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         if tenant_id:
-            with single_metric(
-                name=name,
-                unit=MetricUnit.Count,
-                value=value,
-                namespace=self._metrics.namespace,
-                default_dimensions={"tenant": tenant_id},
-            ):
-                pass
+            self._single(name, MetricUnit.Count, value, {"tenant": tenant_id})
+
+    def timing(self, name: str, milliseconds: float, *, dimensions: Mapping[str, str] | None = None) -> None:
+        """Record a duration; with ``dimensions`` as a breakdown only (each duration is one data point)."""
+        check_breakdown(None, dimensions)
+        value = max(0.0, milliseconds)
+        if dimensions is None:
+            self._metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+        else:
+            self._single(name, MetricUnit.Milliseconds, value, dimensions)
+
+    def _single(self, name: str, unit: MetricUnit, value: float, dimensions: Mapping[str, str]) -> None:
+        with single_metric(
+            name=name,
+            unit=unit,
+            value=value,
+            namespace=self._metrics.namespace,
+            default_dimensions=dict(dimensions),
+        ):
+            pass
 
 
 def failure_fields(exc: BaseException) -> dict[str, object]:

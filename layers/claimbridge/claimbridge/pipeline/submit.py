@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
@@ -308,12 +309,15 @@ class _SubmitRun:
         deps, tenant_id = self.deps, self.tenant.tenant_id
         try:
             adapter = deps.clearinghouse_for(self.tenant)
-            receipt = adapter.submit(x12_text, idempotency_key=record.idempotency_key)
+            with _timed_call(deps, record.receiver_id):
+                receipt = adapter.submit(x12_text, idempotency_key=record.idempotency_key)
         except ClearinghouseUnavailable as exc:
+            self._count_failure(record)
             self._retry_later(record, claims, exc)
             return
         except (ClearinghouseAuthError, ClearinghouseConfigError, ClearinghouseUnsupported) as exc:
             # The account or the tenant's clearinghouse block is wrong: every retry would fail the same way.
+            self._count_failure(record)
             failed = deps.store.record_submission_attempt(record, outcome="failed", error=error_code(exc))
             self._fail_to_send(failed, claims)
             return
@@ -328,6 +332,14 @@ class _SubmitRun:
         )
         deps.metrics.count("InterchangesSubmitted", tenant_id=tenant_id)
         self.submitted += _mark_submitted(self.tenant, record, claims, deps)
+
+    def _count_failure(self, record: SubmissionRecord) -> None:
+        """An attempt that failed on the clearinghouse side (unreachable, erroring, throttling, refusing the account).
+
+        A refusal of the interchange's content is ``SubmissionsRefused`` instead: a data problem, not an outage.
+        """
+        self.deps.metrics.count("SubmissionsFailed", tenant_id=self.tenant.tenant_id)
+        self.deps.metrics.count("SubmissionsFailed", dimensions={"clearinghouse": record.receiver_id})
 
     def _retry_later(
         self, record: SubmissionRecord, claims: Sequence[StoredClaim], exc: ClearinghouseUnavailable
@@ -383,6 +395,17 @@ class _SubmitRun:
         )
         self.deps.metrics.count("ClaimsRefusedByClearinghouse", len(claims), tenant_id=self.tenant.tenant_id)
         self.refused += len(claims)
+
+
+@contextmanager
+def _timed_call(deps: PipelineDeps, receiver_id: str) -> Iterator[None]:
+    """Measure one clearinghouse call, whatever its outcome (a timeout is the slowest answer of all)."""
+    started = deps.monotonic()
+    try:
+        yield
+    finally:
+        elapsed_ms = (deps.monotonic() - started) * 1000
+        deps.metrics.timing("SubmissionLatency", elapsed_ms, dimensions={"clearinghouse": receiver_id})
 
 
 def error_code(exc: ClaimsError) -> str:
@@ -557,6 +580,7 @@ def _hold_claims(
 ) -> None:
     """READY claims released from their interchange, back through RECEIVED to HELD with ``findings`` (audited)."""
     events: list[BusEventDetail] = []
+    rule_ids = tuple(dict.fromkeys(f.rule_id for f in findings))
     for claim in claims:
         released = deps.store.detach_pending_submission(claim)
         received = deps.store.transition(released, ClaimState.RECEIVED, reason=reason, actor=deps.actor)
@@ -569,11 +593,14 @@ def _hold_claims(
                 claim_id=held.claim_id,
                 source_key=held.source_key,
                 source_version=held.source_version,
-                rule_ids=tuple(dict.fromkeys(f.rule_id for f in findings)),
+                rule_ids=rule_ids,
                 error_count=len(findings),
             )
         )
     deps.events.publish(events)
+    deps.metrics.count("ClaimsHeld", len(events), tenant_id=tenant.tenant_id)
+    for rule_id in rule_ids:
+        deps.metrics.count("ClaimsHeld", len(events), dimensions={"rule": rule_id})
 
 
 def _mark_submitted(
