@@ -124,6 +124,22 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
             "EventDeliveryDLQAlarm",
             "PollClearinghouseErrorsAlarm",
             "SubmissionsFailedToSendAlarm",
+            # issue 9 (ops): error rates, clearinghouse streaks, unmatched responses
+            *(
+                f"{function}ErrorRateAlarm"
+                for function in (
+                    "IngestFhir",
+                    "IngestChunk",
+                    "AcceptSubmission",
+                    "SubmitClaims",
+                    "PollClearinghouse",
+                    "ProcessResponses",
+                    "WriteBack",
+                )
+            ),
+            "ClearinghouseFailureStreakAlarm",
+            "ClearinghousePollFailureStreakAlarm",
+            "ResponsesUnmatchedAlarm",
         )
     )
 
