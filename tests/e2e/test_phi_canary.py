@@ -45,16 +45,36 @@ EXCLUDED_ARCHIVE_PREFIXES = (
 )
 
 
-class _Records(logging.Handler):
-    """Every log record of the process: message, arguments, extras, exception text."""
+class _Records:
+    """Every log record the process creates, whichever logger, handler or level it then meets.
+
+    A record factory rather than a handler: ``build_logger`` re-configures the package's loggers (their handlers
+    are replaced) each time a handler module is imported, which the router does per stack.
+    """
 
     def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
+        self.records: list[logging.LogRecord] = []
+        self._previous = logging.getLogRecordFactory()
 
-    def emit(self, record: logging.LogRecord) -> None:
-        fields = {key: value for key, value in vars(record).items() if key not in {"msg", "args"}}
-        self.lines.append(f"{record.getMessage()} {json.dumps(fields, default=str)}")
+    def __enter__(self) -> _Records:
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = self._previous(*args, **kwargs)
+            self.records.append(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        logging.setLogRecordFactory(self._previous)
+
+    def text(self) -> str:
+        """Each record's message, extras and correlation keys (read now: they are set after the record is made)."""
+        lines = []
+        for record in self.records:
+            fields = {key: value for key, value in vars(record).items() if key not in {"msg", "args"}}
+            lines.append(f"{record.getMessage()} {json.dumps(fields, default=str)}")
+        return "\n".join(lines)
 
 
 @dataclass
@@ -164,34 +184,27 @@ def canary_run(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     (work / "in").mkdir()
     canaries = Canaries()
     paths = _inputs(repo_root, work / "in", canaries)
-    records = _Records()
-    watched = [logging.getLogger(), logging.getLogger("claimbridge")]
-    for logger in watched:
-        logger.addHandler(records)
     function_output, printed = io.StringIO(), io.StringIO()
-    try:
-        with (
-            contextlib.redirect_stdout(printed),
-            contextlib.redirect_stderr(printed),
-            SandboxClearinghouse() as sandbox,
-            LocalStack(parameters={"ClearinghouseSandboxUrl": sandbox.url}) as stack,
-        ):
-            configure_sandbox(sandbox.state, TENANT)
-            capture = _capture_bus(stack)
-            run = run_pipeline(stack, list(paths.values()), out_dir=work / "out", log_stream=function_output)
-            events = _drain(stack, capture)
-            archive = _archive(stack)
-            store = _store_texts(stack, run)
-    finally:
-        for logger in watched:
-            logger.removeHandler(records)
+    with (
+        _Records() as records,
+        contextlib.redirect_stdout(printed),
+        contextlib.redirect_stderr(printed),
+        SandboxClearinghouse() as sandbox,
+        LocalStack(parameters={"ClearinghouseSandboxUrl": sandbox.url}) as stack,
+    ):
+        configure_sandbox(sandbox.state, TENANT)
+        capture = _capture_bus(stack)
+        run = run_pipeline(stack, list(paths.values()), out_dir=work / "out", log_stream=function_output)
+        events = _drain(stack, capture)
+        archive = _archive(stack)
+        store = _store_texts(stack, run)
     yield CanaryRun(
         canaries=canaries.forms(),
         planted=canaries.all(),
         run=run,
         inputs={name: path.read_bytes() for name, path in paths.items()},
         function_output=function_output.getvalue(),
-        python_logging="\n".join(records.lines),
+        python_logging=records.text(),
         printed=printed.getvalue(),
         events=events,
         archive=archive,
