@@ -131,8 +131,10 @@ def test_alarms_all_notify_the_alarm_topic(resources: dict[str, dict[str, Any]])
 def test_alarms_on_custom_metrics_watch_what_the_code_writes_under_a_real_service(
     resources: dict[str, dict[str, Any]], repo_root: Path
 ) -> None:
-    # Given the custom-metric alarms, the metrics the code writes and the functions' service names
-    emitted = scan(repo_root).names()
+    # Given the custom-metric alarms, the metrics the code writes (with their dimension sets), the service names
+    emitted: dict[str, set[frozenset[str]]] = {}
+    for emission in scan(repo_root).emissions:
+        emitted.setdefault(emission.name, set()).update(emission.dimension_sets)
     services = {
         value["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
         for value in _of_type(resources, "AWS::Serverless::Function").values()
@@ -144,7 +146,8 @@ def test_alarms_on_custom_metrics_watch_what_the_code_writes_under_a_real_servic
         if metric["Namespace"] == "Claimbridge"
     ]
 
-    # Then each names an emitted metric and the total of one function (dimension service only), so it can fire
+    # Then each watches a metric the code writes, under a dimension set the code writes it with and the service
+    # name of a real function, so it can fire
     assert {name for name, _ in custom} >= {
         "ClearinghouseFailureStreakAlarm",
         "ClearinghousePollFailureStreakAlarm",
@@ -152,9 +155,10 @@ def test_alarms_on_custom_metrics_watch_what_the_code_writes_under_a_real_servic
         "SubmissionsFailedToSendAlarm",
     }
     for name, metric in custom:
+        dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
         assert metric["MetricName"] in emitted, name
-        ((dimension, value),) = [(d["Name"], d["Value"]) for d in metric["Dimensions"]]
-        assert dimension == "service" and value in services, name
+        assert frozenset(dimensions) in emitted[metric["MetricName"]], name
+        assert dimensions["service"] in services, name
 
 
 @pytest.mark.parametrize(

@@ -113,6 +113,7 @@ def test_metrics_scan_finds_the_pipelines_metrics(emissions: list[Emission]) -> 
         ("counter = deps.metrics\ncounter.count(name)", "not ending in 'metrics'"),
         ("emit = deps.metrics.count\nemit('ClaimsHeld')", "taken without a call"),
         ('deps.metrics.gauge("OldestClaimAgeDays", 3)', "not a MetricUnit member"),
+        ('deps.metrics.count("ClaimsVoided" if void else name)', "not a string literal"),
     ],
 )
 def test_metrics_scan_refuses_what_would_hide_a_metric(source: str, problem: str) -> None:
@@ -183,3 +184,16 @@ def test_metrics_docs_table_lists_exactly_what_the_code_emits(repo_root: Path, e
             assert any(fnmatch.fnmatch(e.path.removeprefix(PACKAGE_PREFIX), pattern) for e in found), (name, pattern)
         # ... and a meaning
         assert len(row["meaning"]) > 10, name
+
+
+def test_metrics_scan_reads_a_choice_between_literal_names() -> None:
+    # Given a call whose name is one of two literals
+    result = scan_source('deps.metrics.count("ClaimsCorrected" if correct else "ClaimsVoided", tenant_id=t)', "a.py")
+
+    # When / Then both names are emissions, each with the total and the tenant's share
+    assert result.problems == []
+    assert sorted(e.name for e in result.emissions) == ["ClaimsCorrected", "ClaimsVoided"]
+    assert {dims for e in result.emissions for dims in e.dimension_sets} == {
+        frozenset({"service"}),
+        frozenset({"service", "tenant"}),
+    }

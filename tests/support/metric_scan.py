@@ -6,11 +6,11 @@ An emission is a call that names a metric:
   metrics object (an expression ending in ``metrics`` / ``_metrics``: the ``MetricsPort`` or a Powertools ``Metrics``);
 * ``<anything>.add_metric(name="Name", unit=MetricUnit.X, ...)`` and ``single_metric(name="Name", ...)``.
 
-The name must be a string literal, and dimensions a dict literal with literal keys: anything else is reported as a
-problem, so a computed name cannot slip past the dashboard and docs checks. Two other ways around the scan are
-reported too: binding a metrics object to a name that does not end in ``metrics``, and taking a metric method without
-calling it. The one exception is a metrics recorder itself (a class defining ``count``), which forwards the ``name``
-parameter it was given.
+The name must be a string literal (or a conditional choosing between literals), and dimensions a dict literal with
+literal keys: anything else is reported as a problem, so a computed name cannot slip past the dashboard and docs
+checks. Two other ways around the scan are reported too: binding a metrics object to a name that does not end in
+``metrics``, and taking a metric method without calling it. The one exception is a metrics recorder itself (a class
+defining ``count``), which forwards the ``name`` parameter it was given.
 """
 
 from __future__ import annotations
@@ -75,6 +75,16 @@ def _ends_in_metrics(node: ast.expr) -> bool:
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
+
+
+def _literal_names(node: ast.expr | None) -> list[str] | None:
+    """The names a name expression can take: a string literal, or ``"A" if cond else "B"`` of literals."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        body, orelse = _literal_names(node.body), _literal_names(node.orelse)
+        return None if body is None or orelse is None else [*body, *orelse]
+    return None
 
 
 def _callee(call: ast.Call) -> str:
@@ -172,19 +182,21 @@ class _Visitor(ast.NodeVisitor):
         if name is not None and self._forwarding(name):
             return
         where = f"{self.path}:{call.lineno}"
-        if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+        names = _literal_names(name)
+        if names is None:
             self.problems.append(f"{where}: the metric name is not a string literal")
             return
         unit = self._unit(call, callee)
         dimensions = self._dimensions(call, callee)
-        if unit is None:
-            self.problems.append(f"{where}: the unit of {name.value} is not a MetricUnit member")
-        elif dimensions is None:
-            self.problems.append(f"{where}: the dimensions of {name.value} are not a dict literal")
-        else:
-            self.emissions.append(
-                Emission(name=name.value, unit=unit, dimension_sets=dimensions, path=self.path, line=call.lineno)
-            )
+        for literal in names:
+            if unit is None:
+                self.problems.append(f"{where}: the unit of {literal} is not a MetricUnit member")
+            elif dimensions is None:
+                self.problems.append(f"{where}: the dimensions of {literal} are not a dict literal")
+            else:
+                self.emissions.append(
+                    Emission(name=literal, unit=unit, dimension_sets=dimensions, path=self.path, line=call.lineno)
+                )
 
     @staticmethod
     def _unit(call: ast.Call, callee: str) -> str | None:
