@@ -6,8 +6,9 @@ Every interchange ``claimbridge.x12.writer.write_837p`` produces during the sess
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,18 @@ def corpus_dir() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is not present")
     return CORPUS
+
+
+@pytest.fixture(autouse=True)
+def package_logs_reach_caplog() -> Iterator[None]:
+    """Let ``claimbridge.*`` records reach pytest's root-level capture too.
+
+    ``build_logger`` routes the package's loggers through the function's JSON handler and stops them propagating
+    (in Lambda the root handler would print each line twice); tests that look at ``caplog`` for PHI must still see
+    those lines.
+    """
+    package = logging.getLogger("claimbridge")
+    previous = package.propagate
+    package.propagate = True
+    yield
+    package.propagate = previous

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from claimbridge.events import SubmittedEventRecord
-from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields
+from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields, log_context
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.submitted import accept_submitted_event
 from claimbridge.pipeline.wiring import build_deps
@@ -47,16 +47,14 @@ def get_inbound_bucket() -> str:
 def record_handler(record: SubmittedEventRecord) -> None:
     """One submitted event."""
     event = record.body
-    try:
-        outcome = accept_submitted_event(event, get_deps(), inbound_bucket=get_inbound_bucket())
-    except Exception as exc:
-        logger.error(
-            "submitted event failed",
-            extra={"message_id": record.messageId, "event_id": event.id, **failure_fields(exc)},
-        )
-        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
-        raise
-    logger.info("submitted event handled", extra={"message_id": record.messageId, **outcome.model_dump()})
+    with log_context(message_id=record.messageId, event_id=event.id):
+        try:
+            outcome = accept_submitted_event(event, get_deps(), inbound_bucket=get_inbound_bucket())
+        except Exception as exc:
+            logger.error("submitted event failed", extra=failure_fields(exc))
+            metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
+            raise
+        logger.info("submitted event handled", extra=outcome.model_dump())
 
 
 @logger.inject_lambda_context(clear_state=True)

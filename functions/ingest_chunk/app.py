@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields
+from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields, log_context
 from claimbridge.pipeline.ingest import IngestChunkRecord, ingest_chunk
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.wiring import build_deps
@@ -37,19 +37,21 @@ def get_deps() -> PipelineDeps:
 def record_handler(record: IngestChunkRecord) -> None:
     """One chunk of anchors."""
     chunk = record.body
-    try:
-        outcome = ingest_chunk(chunk, get_deps())
-    except Exception as exc:
-        logger.error(
-            "ingest chunk failed",
-            extra={"message_id": record.messageId, "chunk": chunk.chunk, "chunks": chunk.chunks, **failure_fields(exc)},
-        )
-        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
-        raise
-    logger.info(
-        "ingest chunk stored",
-        extra={"message_id": record.messageId, "chunk": chunk.chunk, "chunks": chunk.chunks, **outcome.model_dump()},
-    )
+    with log_context(
+        message_id=record.messageId,
+        tenant_id=chunk.tenant_id,
+        submission_id=chunk.submission_id,
+        s3_key=chunk.index_key,
+        chunk=chunk.chunk,
+        chunks=chunk.chunks,
+    ):
+        try:
+            outcome = ingest_chunk(chunk, get_deps())
+        except Exception as exc:
+            logger.error("ingest chunk failed", extra=failure_fields(exc))
+            metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
+            raise
+        logger.info("ingest chunk stored", extra=outcome.model_dump())
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -16,7 +16,14 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from claimbridge.events import InboundObjectRecord
-from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields
+from claimbridge.observability import (
+    build_logger,
+    build_metrics,
+    build_tracer,
+    failure_fields,
+    inbound_key_ref,
+    log_context,
+)
 from claimbridge.pipeline.ingest import ingest_object
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.wiring import build_deps
@@ -40,13 +47,15 @@ def get_deps() -> PipelineDeps:
 def record_handler(record: InboundObjectRecord) -> None:
     """One inbound object."""
     detail = record.body.detail
-    try:
-        outcome = ingest_object(detail.bucket.name, detail.object.key, get_deps())
-    except Exception as exc:
-        logger.error("inbound object failed", extra={"message_id": record.messageId, **failure_fields(exc)})
-        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
-        raise
-    logger.info("inbound object ingested", extra={"message_id": record.messageId, **outcome.model_dump()})
+    key = detail.object.key
+    with log_context(message_id=record.messageId, inbound_key_ref=inbound_key_ref(key)):
+        try:
+            outcome = ingest_object(detail.bucket.name, key, get_deps())
+        except Exception as exc:
+            logger.error("inbound object failed", extra=failure_fields(exc))
+            metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
+            raise
+        logger.info("inbound object ingested", extra=outcome.model_dump())
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from claimbridge.events import ResponseObjectRecord
-from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields
+from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields, log_context
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.responses import process_response_object
 from claimbridge.pipeline.wiring import build_deps
@@ -38,13 +38,15 @@ def get_deps() -> PipelineDeps:
 def record_handler(record: ResponseObjectRecord) -> None:
     """One response file."""
     detail = record.body.detail
-    try:
-        outcome = process_response_object(detail.bucket.name, detail.object.key, get_deps())
-    except Exception as exc:
-        logger.error("response file failed", extra={"message_id": record.messageId, **failure_fields(exc)})
-        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
-        raise
-    logger.info("response file processed", extra={"message_id": record.messageId, **outcome.model_dump()})
+    # Response keys are built by Claimbridge from ids (responses/<tenant>/<kind>/<id>.x12): safe to log as they are.
+    with log_context(message_id=record.messageId, s3_key=detail.object.key):
+        try:
+            outcome = process_response_object(detail.bucket.name, detail.object.key, get_deps())
+        except Exception as exc:
+            logger.error("response file failed", extra=failure_fields(exc))
+            metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
+            raise
+        logger.info("response file processed", extra=outcome.model_dump(exclude={"response_key"}))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from claimbridge.events import ClaimReadyRecord
-from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields
+from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields, log_context
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.retry import DelayedMessage, RetryPolicy, RetrySettings, build_retry_scheduler
 from claimbridge.pipeline.submit import SubmitOutcome, submit_ready
@@ -47,8 +47,9 @@ def get_retry_policy() -> RetryPolicy:
 
 @tracer.capture_method(capture_response=False)
 def submit_tenant(tenant_id: str, claim_ids: list[str]) -> SubmitOutcome:
-    """One tenant's READY claims of this batch."""
-    return submit_ready(tenant_id, claim_ids, get_deps(), policy=get_retry_policy())
+    """One tenant's READY claims of this batch (every log line of it carries ``tenant_id``)."""
+    with log_context(tenant_id=tenant_id):
+        return submit_ready(tenant_id, claim_ids, get_deps(), policy=get_retry_policy())
 
 
 @logger.inject_lambda_context(clear_state=True)

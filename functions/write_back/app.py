@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from claimbridge.events import ClaimChangedRecord
-from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields
+from claimbridge.observability import build_logger, build_metrics, build_tracer, failure_fields, log_context
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.wiring import build_deps
 from claimbridge.pipeline.writeback import write_back_claim
@@ -38,31 +38,21 @@ def get_deps() -> PipelineDeps:
 def record_handler(record: ClaimChangedRecord) -> None:
     """One claim event: write what the claim's history has and the outbound prefix lacks."""
     detail = record.body.detail
-    try:
-        outcome = write_back_claim(detail.tenant_id, detail.claim_id, get_deps())
-    except Exception as exc:
-        logger.error(
-            "write-back failed",
+    with log_context(message_id=record.messageId, tenant_id=detail.tenant_id, claim_id=detail.claim_id):
+        try:
+            outcome = write_back_claim(detail.tenant_id, detail.claim_id, get_deps())
+        except Exception as exc:
+            logger.error("write-back failed", extra=failure_fields(exc))
+            metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
+            raise
+        logger.info(
+            "claim written back",
             extra={
-                "message_id": record.messageId,
-                "tenant_id": detail.tenant_id,
-                "claim_id": detail.claim_id,
-                **failure_fields(exc),
+                "written": len(outcome.written),
+                "already_written": outcome.already_written,
+                "skipped": outcome.skipped,
             },
         )
-        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=1)
-        raise
-    logger.info(
-        "claim written back",
-        extra={
-            "message_id": record.messageId,
-            "tenant_id": outcome.tenant_id,
-            "claim_id": outcome.claim_id,
-            "written": len(outcome.written),
-            "already_written": outcome.already_written,
-            "skipped": outcome.skipped,
-        },
-    )
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -28,6 +28,7 @@ FUNCTIONS = {
     "ProcessResponsesFunction": "functions/process_responses/",
     "PollClearinghouseFunction": "functions/poll_clearinghouse/",
     "AcceptSubmissionFunction": "functions/accept_submission/",
+    "WriteBackFunction": "functions/write_back/",
     "ReportsFunction": "functions/reports/",  # issue 9 reports
     "TenantApiFunction": "functions/tenant_api/",
 }
@@ -37,6 +38,7 @@ QUEUES = {
     "SubmitQueue": "SubmitDLQ",
     "ResponsesQueue": "ResponsesDLQ",
     "SubmittedEventsQueue": "SubmittedEventsDLQ",
+    "WriteBackQueue": "WriteBackDLQ",
 }
 BUCKETS = ("InboundBucket", "ArchiveBucket")
 GLOBAL_ENV = {
@@ -464,7 +466,11 @@ def test_template_dashboard_shows_metrics_the_code_emits_and_resources_the_stack
     body_template = sam_resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
     variables = set(re.findall(r"\$\{([^}]+)\}", body_template))
     body = json.loads(re.sub(r"\$\{[^}]+\}", "x", body_template))
-    source = "\n".join(path.read_text(encoding="utf-8") for path in (repo_root / "layers/claimbridge").rglob("*.py"))
+    source = "\n".join(
+        path.read_text(encoding="utf-8")
+        for folder in ("layers/claimbridge", "functions")
+        for path in (repo_root / folder).rglob("*.py")
+    )
 
     # When the custom metrics it searches for are collected
     searched = {

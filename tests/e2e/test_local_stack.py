@@ -124,8 +124,24 @@ def test_local_stack_log_groups_alarms_and_dashboard_exist_as_templated(stack: L
             "EventDeliveryDLQAlarm",
             "PollClearinghouseErrorsAlarm",
             "SubmissionsFailedToSendAlarm",
-            # issue 9 reports
-            "ReportsErrorRateAlarm",
+            # issue 9: error rates, clearinghouse streaks, unmatched responses, stuck claims
+            *(
+                f"{function}ErrorRateAlarm"
+                for function in (
+                    "IngestFhir",
+                    "IngestChunk",
+                    "AcceptSubmission",
+                    "SubmitClaims",
+                    "PollClearinghouse",
+                    "ProcessResponses",
+                    "WriteBack",
+                    "Reports",
+                    "TenantApi",
+                )
+            ),
+            "ClearinghouseFailureStreakAlarm",
+            "ClearinghousePollFailureStreakAlarm",
+            "ResponsesUnmatchedAlarm",
             "ClaimsStuckInSubmittedAlarm",
         )
     )

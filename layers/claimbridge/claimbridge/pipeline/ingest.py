@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -374,6 +375,8 @@ class _Ingest:
             "resumed": 0,
             "reannounced": 0,
         }
+        self.held_by_rule: Counter[str] = Counter()
+        """Claims held, per error rule that holds them (a claim held by two rules counts under both)."""
 
     def store_all(self, outcomes: Iterable[IntakeOutcome]) -> list[Finding]:
         """Store every intake outcome as it comes; returns findings of sources without an id (reported, not stored)."""
@@ -398,6 +401,8 @@ class _Ingest:
         metrics.count("ClaimsReceived", counts["received"], tenant_id=tenant_id)
         metrics.count("ClaimsReady", counts["ready"], tenant_id=tenant_id)
         metrics.count("ClaimsHeld", counts["held"], tenant_id=tenant_id)
+        for rule_id, held in sorted(self.held_by_rule.items()):
+            metrics.count("ClaimsHeld", held, dimensions={"rule": rule_id})
         metrics.count("ClaimsDuplicate", counts["duplicates"], tenant_id=tenant_id)
         metrics.count("ClaimsStale", counts["stale"], tenant_id=tenant_id)
         metrics.count("ClaimsWithdrawn", counts["withdrawn"], tenant_id=tenant_id)
@@ -625,11 +630,16 @@ class _Ingest:
         findings = _merged(stored.findings, self._scrub(stored.claim))
         errors = [f for f in findings if f.severity == Severity.ERROR]
         if errors or stored.claim is None:
-            rule_ids = ", ".join(dict.fromkeys(f.rule_id for f in errors)) or "intake"
+            holding = list(dict.fromkeys(f.rule_id for f in errors)) or ["intake"]
             moved = self.deps.store.transition(
-                stored, ClaimState.HELD, reason=f"held by {rule_ids}", actor=self.deps.actor, findings=findings
+                stored,
+                ClaimState.HELD,
+                reason=f"held by {', '.join(holding)}",
+                actor=self.deps.actor,
+                findings=findings,
             )
             self.counts["held"] += 1
+            self.held_by_rule.update(holding)
         else:
             moved = self.deps.store.transition(
                 stored, ClaimState.READY, reason="scrubbed clean", actor=self.deps.actor, findings=findings

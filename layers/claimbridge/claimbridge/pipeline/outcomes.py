@@ -157,4 +157,5 @@ def quarantine_submission(rejected: RejectedSubmission, error: InputError, deps:
         ]
     )
     deps.metrics.count("InputQuarantined", tenant_id=rejected.tenant_id or None)
+    deps.metrics.count("InputQuarantined", dimensions={"code": error.in_code})
     return quarantine_key

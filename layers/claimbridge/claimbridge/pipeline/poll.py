@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from claimbridge.clearinghouse.port import ClearinghousePort
 from claimbridge.errors import ClearinghouseError, TenantError
+from claimbridge.observability import log_context
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.state.models import ClaimState
 
@@ -117,9 +118,11 @@ def poll_due_tenants(deps: PipelineDeps) -> list[PollOutcome]:
         # A little slack so a 1-minute schedule is not skipped by jitter for a 1-minute tenant.
         if polled_at is not None and now - polled_at < timedelta(minutes=tenant.clearinghouse.poll_minutes, seconds=-5):
             continue
-        try:
-            outcomes.append(poll_tenant(tenant.tenant_id, deps))
-        except (ClearinghouseError, TenantError) as exc:
-            deps.metrics.count("PollsFailed", tenant_id=tenant.tenant_id)
-            outcomes.append(PollOutcome(tenant_id=tenant.tenant_id, failed=type(exc).__name__))
+        with log_context(tenant_id=tenant.tenant_id):
+            try:
+                outcomes.append(poll_tenant(tenant.tenant_id, deps))
+            except (ClearinghouseError, TenantError) as exc:
+                deps.metrics.count("PollsFailed", tenant_id=tenant.tenant_id)
+                logger.warning("clearinghouse poll failed", extra={"error_type": type(exc).__name__})
+                outcomes.append(PollOutcome(tenant_id=tenant.tenant_id, failed=type(exc).__name__))
     return outcomes

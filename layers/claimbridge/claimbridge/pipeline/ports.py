@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,22 +112,77 @@ class EventPublisherPort(Protocol):
 
 
 class MetricsPort(Protocol):
-    """Counters (CloudWatch EMF in Lambda)."""
+    """Counters and durations (CloudWatch EMF in Lambda), in the ``Claimbridge`` namespace.
 
-    def count(self, name: str, value: int = 1, *, tenant_id: str | None = None) -> None:
-        """Add ``value`` to counter ``name`` (optionally per tenant)."""
+    A call without ``dimensions`` records the total (and, with ``tenant_id``, the tenant's share). A call with
+    ``dimensions`` records a breakdown of the same metric (e.g. ``ClaimsHeld`` by ``rule``) and nothing else: the
+    caller records the total separately, because a breakdown need not add up to it (a claim held by two rules counts
+    under both). Breakdowns are never per tenant: tenants x rule ids would multiply the custom metrics CloudWatch
+    bills for; per-tenant detail is in the state store. Names are string literals (tests/contract/test_metrics.py).
+    """
+
+    def count(
+        self, name: str, value: int = 1, *, tenant_id: str | None = None, dimensions: Mapping[str, str] | None = None
+    ) -> None:
+        """Add ``value`` to counter ``name`` (optionally per tenant, or as a breakdown by ``dimensions``)."""
         ...
+
+    def timing(self, name: str, milliseconds: float, *, dimensions: Mapping[str, str] | None = None) -> None:
+        """Record one measured duration of ``name`` in milliseconds (optionally by ``dimensions``)."""
+        ...
+
+
+class BreakdownPerTenantError(ValueError):
+    """A breakdown (``dimensions``) was asked per tenant: refused, see ``MetricsPort``."""
+
+
+def check_breakdown(tenant_id: str | None, dimensions: Mapping[str, str] | None) -> None:
+    """Refuse a per-tenant breakdown and empty dimension names or values (the same rule for every recorder)."""
+    if dimensions is None:
+        return
+    if tenant_id:
+        raise BreakdownPerTenantError("a metric breakdown is recorded for all tenants, never per tenant")
+    if not dimensions or not all(dimensions.keys()) or not all(dimensions.values()):
+        raise ValueError("a metric breakdown needs at least one dimension, each with a name and a value")
+
+
+Dimensions = tuple[tuple[str, str], ...]
 
 
 @dataclass
 class CountingMetrics:
-    """``MetricsPort`` that keeps counts in memory: for the offline CLI and for asserting on counts."""
+    """``MetricsPort`` that keeps counts in memory: for the offline CLI and for asserting on counts.
+
+    ``totals`` holds the totals (per tenant calls included), ``breakdowns`` the breakdowns by their sorted dimensions,
+    ``timings`` every recorded duration.
+    """
 
     totals: Counter[str] = field(default_factory=Counter)
+    breakdowns: Counter[tuple[str, Dimensions]] = field(default_factory=Counter)
+    timings: list[tuple[str, float, Dimensions]] = field(default_factory=list)
 
-    def count(self, name: str, value: int = 1, *, tenant_id: str | None = None) -> None:
-        """Add ``value`` to ``name``."""
-        self.totals[name] += value
+    def count(
+        self, name: str, value: int = 1, *, tenant_id: str | None = None, dimensions: Mapping[str, str] | None = None
+    ) -> None:
+        """Add ``value`` to ``name`` (or to its breakdown)."""
+        check_breakdown(tenant_id, dimensions)
+        if dimensions is None:
+            self.totals[name] += value
+        else:
+            self.breakdowns[(name, tuple(sorted(dimensions.items())))] += value
+
+    def timing(self, name: str, milliseconds: float, *, dimensions: Mapping[str, str] | None = None) -> None:
+        """Keep the duration."""
+        check_breakdown(None, dimensions)
+        self.timings.append((name, milliseconds, tuple(sorted((dimensions or {}).items()))))
+
+    def breakdown(self, name: str, dimension: str) -> dict[str, int]:
+        """``name``'s breakdown by one dimension: value -> count (for tests and the CLI)."""
+        return {
+            dict(dims)[dimension]: count
+            for (metric, dims), count in self.breakdowns.items()
+            if metric == name and dimension in dict(dims)
+        }
 
 
 def archived(deps: PipelineDeps, key: str) -> bool:
@@ -159,5 +215,6 @@ class PipelineDeps:
     inbound_bucket: str | None = None  # where EHR drops land: a replayed quarantined event is accepted into it
     chunks: ChunkQueuePort | None = None
     clock: Callable[[], datetime] = utc_now
+    monotonic: Callable[[], float] = time.perf_counter  # seconds, for measured durations (tests pin it)
     scrub_as_of: date | None = None  # the scrubber's "today" when pinned (settings); else clock()'s date
     actor: str = "claimbridge"

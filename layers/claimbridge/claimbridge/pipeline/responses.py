@@ -12,6 +12,7 @@ state are skipped, so a retry after a partial run is safe too).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from typing import Literal
 
@@ -94,6 +95,11 @@ class _Apply:
             "unmatched": 0,
             "refused": 0,
         }
+        self.adjudicated: Counter[str] = Counter()
+        """Claims posted by an 835, per outcome (PAID / PARTIALLY_PAID / DENIED)."""
+        self.denied_by_category: Counter[str] = Counter()
+        self.reversed = 0
+        """Postings undone by a reversal (CLP02 22) of this file."""
 
     def unmatched(self, reference: str, reason: str) -> None:
         self.deps.store.record_unmatched(
@@ -163,6 +169,10 @@ class _Apply:
         kind: Literal["999", "277CA"] = "999" if self.kind == "999" else "277CA"
         if adjudication is not None and target in ADJUDICATED_STATES:
             self.counts["adjudicated"] += 1
+            self.adjudicated[target.value] += 1
+            if target == ClaimState.DENIED:
+                category = adjudication.category.value if adjudication.category else "uncategorised"
+                self.denied_by_category[category] += 1
             self.events.append(
                 ClaimAdjudicated(
                     tenant_id=self.tenant_id,
@@ -345,6 +355,7 @@ class _Apply:
             reason=f"{self.kind} {self.response_key}: reversal (CLP02 22) of the earlier posting",
             actor=f"clearinghouse-{self.kind}",
         )
+        self.reversed += 1
 
     def _write_eob(self, claim_id: str, payment: ClaimPayment, outcome: Outcome, remittance: Remittance) -> None:
         """The ExplanationOfBenefit of one posted payment, once per (claim, 835 file, CLP position)."""
@@ -460,6 +471,12 @@ def process_response_object(bucket: str, key: str, deps: PipelineDeps) -> Respon
     deps.store.mark_response_processed(tenant_id, key, kind=kind, changed=changed)
     deps.metrics.count("ClaimsAccepted", counts["accepted"], tenant_id=tenant_id)
     deps.metrics.count("ClaimsAdjudicated", counts["adjudicated"], tenant_id=tenant_id)
+    deps.metrics.count("ClaimsPaid", apply.adjudicated[ClaimState.PAID.value], tenant_id=tenant_id)
+    deps.metrics.count("ClaimsPartiallyPaid", apply.adjudicated[ClaimState.PARTIALLY_PAID.value], tenant_id=tenant_id)
+    deps.metrics.count("ClaimsDenied", apply.adjudicated[ClaimState.DENIED.value], tenant_id=tenant_id)
+    for category, denied in sorted(apply.denied_by_category.items()):
+        deps.metrics.count("ClaimsDenied", denied, dimensions={"category": category})
+    deps.metrics.count("ClaimsReversed", apply.reversed, tenant_id=tenant_id)
     deps.metrics.count("ClaimsRejected", counts["rejected"], tenant_id=tenant_id)
     deps.metrics.count("ResponsesUnmatched", counts["unmatched"], tenant_id=tenant_id)
     deps.metrics.count("ResponsesProcessed", tenant_id=tenant_id)

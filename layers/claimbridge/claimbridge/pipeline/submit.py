@@ -29,9 +29,11 @@ moves a failed interchange's claims back to READY: the same file, the same key, 
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict
@@ -48,6 +50,7 @@ from claimbridge.clearinghouse.errors import (
 from claimbridge.errors import ClaimsError, ClearinghouseError, ClearinghouseUnavailable, StateConflict, TenantError
 from claimbridge.events import BusEventDetail, ClaimFailedToSend, ClaimHeld, ClaimReady, ClaimSubmitted
 from claimbridge.findings import Finding, Severity
+from claimbridge.observability import log_context
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.retry import RetryPolicy, backoff_seconds
 from claimbridge.state.models import SENDABLE_STATES, ClaimState, StoredClaim, SubmissionRecord
@@ -59,6 +62,7 @@ from claimbridge.x12.reader import iter_segments
 MAX_CLAIMS_PER_INTERCHANGE = 500
 """Well under the 5000 CLM per ST the 837P guide allows; keeps one Lambda invocation's work bounded."""
 DEFAULT_RETRY_POLICY = RetryPolicy()
+logger = logging.getLogger(__name__)
 
 
 class Deferred(BaseModel):
@@ -308,20 +312,43 @@ class _SubmitRun:
         self.deliver(record, x12_text, carried)
 
     def deliver(self, record: SubmissionRecord, x12_text: str, claims: Sequence[StoredClaim]) -> None:
-        """One call to the clearinghouse, and what its answer does to the record and the claims."""
+        """One call to the clearinghouse; every log line of it names the interchange (ids only)."""
+        with log_context(
+            submission_id=record.submission_id,
+            interchange_control_number=f"{record.interchange_control_number:09d}",
+        ):
+            self._deliver(record, x12_text, claims)
+
+    def _deliver(self, record: SubmissionRecord, x12_text: str, claims: Sequence[StoredClaim]) -> None:
+        """What the clearinghouse's answer does to the record and the claims."""
         deps, tenant_id = self.deps, self.tenant.tenant_id
         try:
             adapter = deps.clearinghouse_for(self.tenant)
-            receipt = adapter.submit(x12_text, idempotency_key=record.idempotency_key)
+            with _timed_call(deps, record.receiver_id):
+                receipt = adapter.submit(x12_text, idempotency_key=record.idempotency_key)
         except ClearinghouseUnavailable as exc:
+            self._count_failure(record)
+            logger.warning(
+                "clearinghouse unavailable: interchange kept for a retry",
+                extra={"error_code": error_code(exc), "attempt": record.attempts + 1, "claims": len(claims)},
+            )
             self._retry_later(record, claims, exc)
             return
         except (ClearinghouseAuthError, ClearinghouseConfigError, ClearinghouseUnsupported) as exc:
             # The account or the tenant's clearinghouse block is wrong: every retry would fail the same way.
+            self._count_failure(record)
+            logger.error(
+                "clearinghouse account or configuration refused: claims FAILED_TO_SEND",
+                extra={"error_code": error_code(exc), "claims": len(claims)},
+            )
             failed = deps.store.record_submission_attempt(record, outcome="failed", error=error_code(exc))
             self._fail_to_send(failed, claims)
             return
         except ClearinghouseError as exc:
+            logger.warning(
+                "clearinghouse refused the interchange: claims HELD",
+                extra={"error_code": error_code(exc), "claims": len(claims)},
+            )
             deps.store.record_submission_attempt(record, outcome="refused", error=error_code(exc))
             errors = exc.errors if isinstance(exc, ClearinghouseRejected) else ()
             self._hold(record, claims, _findings_for(error_code(exc), errors))
@@ -332,6 +359,15 @@ class _SubmitRun:
         )
         deps.metrics.count("InterchangesSubmitted", tenant_id=tenant_id)
         self.submitted += _mark_submitted(self.tenant, record, claims, deps)
+        logger.info("interchange taken by the clearinghouse", extra={"claims": len(claims)})
+
+    def _count_failure(self, record: SubmissionRecord) -> None:
+        """An attempt that failed on the clearinghouse side (unreachable, erroring, throttling, refusing the account).
+
+        A refusal of the interchange's content is ``SubmissionsRefused`` instead: a data problem, not an outage.
+        """
+        self.deps.metrics.count("SubmissionsFailed", tenant_id=self.tenant.tenant_id)
+        self.deps.metrics.count("SubmissionsFailed", dimensions={"clearinghouse": record.receiver_id})
 
     def _retry_later(
         self, record: SubmissionRecord, claims: Sequence[StoredClaim], exc: ClearinghouseUnavailable
@@ -387,6 +423,17 @@ class _SubmitRun:
         )
         self.deps.metrics.count("ClaimsRefusedByClearinghouse", len(claims), tenant_id=self.tenant.tenant_id)
         self.refused += len(claims)
+
+
+@contextmanager
+def _timed_call(deps: PipelineDeps, receiver_id: str) -> Iterator[None]:
+    """Measure one clearinghouse call, whatever its outcome (a timeout is the slowest answer of all)."""
+    started = deps.monotonic()
+    try:
+        yield
+    finally:
+        elapsed_ms = (deps.monotonic() - started) * 1000
+        deps.metrics.timing("SubmissionLatency", elapsed_ms, dimensions={"clearinghouse": receiver_id})
 
 
 def error_code(exc: ClaimsError) -> str:
@@ -567,6 +614,7 @@ def _hold_claims(
     """Claims released from their interchange, back to HELD with ``findings`` (audited): READY claims through
     RECEIVED, a biller's CORRECTED claim directly (it keeps its replacement / void content for the biller to fix)."""
     events: list[BusEventDetail] = []
+    rule_ids = tuple(dict.fromkeys(f.rule_id for f in findings))
     for claim in claims:
         released = deps.store.detach_pending_submission(claim)
         if released.state == ClaimState.READY:
@@ -580,11 +628,14 @@ def _hold_claims(
                 claim_id=held.claim_id,
                 source_key=held.source_key,
                 source_version=held.source_version,
-                rule_ids=tuple(dict.fromkeys(f.rule_id for f in findings)),
+                rule_ids=rule_ids,
                 error_count=len(findings),
             )
         )
     deps.events.publish(events)
+    deps.metrics.count("ClaimsHeld", len(events), tenant_id=tenant.tenant_id)
+    for rule_id in rule_ids:
+        deps.metrics.count("ClaimsHeld", len(events), dimensions={"rule": rule_id})
 
 
 def _mark_submitted(
