@@ -14,7 +14,7 @@ from claimbridge.errors import ClaimsError
 from claimbridge.state.models import ClaimState, StoredClaim
 
 CORRECTABLE_STATES = frozenset({ClaimState.REJECTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID, ClaimState.DENIED})
-"""States with an edge to CORRECTED / VOIDED in the lifecycle (the payer has seen the claim)."""
+"""States with an edge to CORRECTED in the lifecycle (the payer has seen the claim): a replacement or a void."""
 
 
 class CorrectionError(ClaimsError):

@@ -62,11 +62,12 @@ ALLOWED_TRANSITIONS: Mapping[ClaimState, frozenset[ClaimState]] = {
     _S.ACCEPTED: frozenset({_S.REJECTED, _S.PAID, _S.PARTIALLY_PAID, _S.DENIED, _S.VOIDED}),
     # A claim rejected before adjudication (999/277CA) never reached the payer's books: the biller fixes it and it is
     # scrubbed and sent again as it was billed (RECEIVED -> READY | HELD, same CLM01), not as a replacement.
-    _S.REJECTED: frozenset({_S.RECEIVED, _S.CORRECTED, _S.VOIDED, _S.CLOSED}),
+    _S.REJECTED: frozenset({_S.RECEIVED, _S.CORRECTED, _S.CLOSED}),
     # An 835 reversal (CLP02 22) undoes a posting: back to ACCEPTED, where the payer's corrected claim posts again.
-    _S.PAID: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED, _S.ACCEPTED}),
-    _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.CORRECTED, _S.VOIDED, _S.CLOSED, _S.ACCEPTED}),
-    _S.DENIED: frozenset({_S.CORRECTED, _S.VOIDED, _S.CLOSED, _S.ACCEPTED}),
+    # A void is a claim of its own (frequency 8, via CORRECTED): the claim is VOIDED only when the payer accepts it.
+    _S.PAID: frozenset({_S.CORRECTED, _S.CLOSED, _S.ACCEPTED}),
+    _S.PARTIALLY_PAID: frozenset({_S.PAID, _S.CORRECTED, _S.CLOSED, _S.ACCEPTED}),
+    _S.DENIED: frozenset({_S.CORRECTED, _S.CLOSED, _S.ACCEPTED}),
     # CORRECTED: a replacement (7) or void (8) built by a biller, waiting for the submit flow like a READY claim: sent,
     # not delivered within the retry bound (then resent from READY), or refused by the clearinghouse or the writer.
     _S.CORRECTED: frozenset({_S.SUBMITTED, _S.FAILED_TO_SEND, _S.HELD}),
