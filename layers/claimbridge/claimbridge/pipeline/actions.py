@@ -23,13 +23,11 @@ from claimbridge.errors import ClaimsError, StateConflict, TenantError
 from claimbridge.events import (
     BusEventDetail,
     ClaimClosed,
-    ClaimCorrected,
-    ClaimHeld,
-    ClaimReady,
     FhirBundleSubmittedEvent,
 )
 from claimbridge.findings import Finding, Severity
 from claimbridge.overrides import ClaimOverrides, LineOverride, OverrideError, apply_overrides
+from claimbridge.pipeline.announce import state_event
 from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
 from claimbridge.pipeline.submit import SubmissionNotFound, resend_failed
 from claimbridge.pipeline.submitted import accept_submitted_event
@@ -227,8 +225,11 @@ def _result(action: Action, before: StoredClaim, after: StoredClaim) -> ActionRe
     )
 
 
-def _announce(deps: PipelineDeps, claim: StoredClaim, detail: BusEventDetail) -> StoredClaim:
-    deps.events.publish([detail])
+def _announce(deps: PipelineDeps, claim: StoredClaim, detail: BusEventDetail | None = None) -> StoredClaim:
+    """Publish ``detail`` (default: the event of the claim's state) and record it; a lost one is swept later."""
+    event = detail or state_event(claim)
+    if event is not None:
+        deps.events.publish([event])
     return deps.store.mark_announced(claim)
 
 
@@ -299,46 +300,17 @@ def resubmit_claim(
     content = changed or current.claim
     findings = tuple(dict.fromkeys((*kept, *_scrub(content, tenant, deps))))
     errors = _errors(findings)
-    detail: BusEventDetail
-    if errors:
-        rule_ids = tuple(dict.fromkeys(f.rule_id for f in errors))
-        moved = _transition(
-            received,
-            ClaimState.HELD,
-            action=action,
-            deps=deps,
-            reason=f"held by {', '.join(rule_ids)}",
-            actor=actor,
-            findings=findings,
-        )
-        detail = ClaimHeld(
-            tenant_id=tenant_id,
-            claim_id=claim_id,
-            source_key=moved.source_key,
-            source_version=moved.source_version,
-            rule_ids=rule_ids,
-            error_count=len(errors),
-        )
-    else:
-        moved = _transition(
-            received,
-            ClaimState.READY,
-            action=action,
-            deps=deps,
-            reason="scrubbed clean",
-            actor=actor,
-            findings=findings,
-        )
-        detail = ClaimReady(
-            tenant_id=tenant_id,
-            claim_id=claim_id,
-            source_key=moved.source_key,
-            source_version=moved.source_version,
-            payer_key=moved.payer_key,
-            config_version=moved.config_version,
-            warning_count=len(findings),
-        )
-    moved = _announce(deps, moved, detail)
+    rule_ids = tuple(dict.fromkeys(f.rule_id for f in errors))
+    moved = _transition(
+        received,
+        ClaimState.HELD if errors else ClaimState.READY,
+        action=action,
+        deps=deps,
+        reason=f"held by {', '.join(rule_ids)}" if errors else "scrubbed clean",
+        actor=actor,
+        findings=findings,
+    )
+    moved = _announce(deps, moved)
     deps.metrics.count("ClaimsResubmitted", tenant_id=tenant_id)
     return _result(action, current, moved)
 
@@ -426,17 +398,7 @@ def correct_claim(
         claim=built,
         config_version=tenant.config_version,
     )
-    moved = _announce(
-        deps,
-        moved,
-        ClaimCorrected(
-            tenant_id=tenant_id,
-            claim_id=claim_id,
-            frequency=frequency,
-            payer_key=moved.payer_key,
-            config_version=moved.config_version,
-        ),
-    )
+    moved = _announce(deps, moved)
     deps.metrics.count("ClaimsCorrected" if action == "correct" else "ClaimsVoided", tenant_id=tenant_id)
     return _result(action, current, moved)
 

@@ -4,8 +4,9 @@ A move and its event are two writes: the store's conditional transition, then ``
 publish by redelivery (the claim stays ``announced=False`` and is announced again), but a biller's action through
 the tenant API has no redelivery: if the bus failed after the move, the API call fails and the claim waits, moved
 and unannounced, in READY or CORRECTED, where nothing would send it. The poll schedule therefore sweeps each enabled
-tenant for such claims older than a few minutes and announces them; a duplicate event is harmless (the submit flow
-only takes a claim that is still READY/CORRECTED and not already in an interchange).
+tenant for such claims older than a few minutes and announces them (a resend's claims too: they go back to READY
+carrying their interchange). A duplicate event is harmless: the submit flow takes only a claim still READY/CORRECTED,
+and sends a claim that carries an interchange with that same file and idempotency key.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def announce_stale(tenant_id: str, deps: PipelineDeps, *, older_than: timedelta 
     announced = 0
     for state in (ClaimState.READY, ClaimState.CORRECTED):
         for claim in deps.store.claims_in_state(tenant_id, state, limit=SWEEP_LIMIT):
-            if claim.announced or claim.pending_submission_id is not None or claim.updated_at > cutoff:
+            if claim.announced or claim.updated_at > cutoff:
                 continue
             event = state_event(claim)
             if event is None:

@@ -32,11 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field, Json
 
 from claimbridge.claim import ClaimFrequency, ProfessionalClaim
 from claimbridge.errors import FileFormatError, InputError, StateConflict, TenantError
-from claimbridge.events import SUBMISSION_ID_PATTERN, BusEventDetail, ClaimHeld, ClaimReady
+from claimbridge.events import SUBMISSION_ID_PATTERN, BusEventDetail
 from claimbridge.fhir import BULK_MANIFEST_NAME, SubmissionIndex, is_ndjson, read_bulk_set, read_submission
 from claimbridge.findings import Finding, Severity
 from claimbridge.intake import AnchorScan, IntakeOutcome, MappedClaim, Withdrawal, iter_intake, line_error_findings
 from claimbridge.mapping import claim_id_for
+from claimbridge.pipeline.announce import state_event
 from claimbridge.pipeline.outcomes import (
     RejectedSubmission,
     operation_outcome,
@@ -656,30 +657,9 @@ class _Ingest:
 
     def _announce(self, claim: StoredClaim) -> None:
         """Queue the Claim Ready / Claim Held event of a READY / HELD claim."""
-        if claim.state == ClaimState.HELD:
-            errors = [f for f in claim.findings if f.severity == Severity.ERROR]
-            self.events.append(
-                ClaimHeld(
-                    tenant_id=self.tenant_id,
-                    claim_id=claim.claim_id,
-                    source_key=claim.source_key,
-                    source_version=claim.source_version,
-                    rule_ids=tuple(dict.fromkeys(f.rule_id for f in errors)),
-                    error_count=len(errors),
-                )
-            )
-        else:
-            self.events.append(
-                ClaimReady(
-                    tenant_id=self.tenant_id,
-                    claim_id=claim.claim_id,
-                    source_key=claim.source_key,
-                    source_version=claim.source_version,
-                    payer_key=claim.payer_key,
-                    config_version=claim.config_version,
-                    warning_count=len(claim.findings),
-                )
-            )
+        event = state_event(claim)
+        if event is not None:
+            self.events.append(event)
         self.to_mark.append(claim)
 
 

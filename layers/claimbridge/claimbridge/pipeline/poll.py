@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from claimbridge.clearinghouse.port import ClearinghousePort
 from claimbridge.errors import ClearinghouseError, TenantError
 from claimbridge.observability import log_context
-from claimbridge.pipeline.ports import PipelineDeps
+from claimbridge.pipeline.announce import announce_stale
+from claimbridge.pipeline.ports import PipelineDeps, StorageUnavailable
 from claimbridge.state.models import ClaimState
 
 logger = logging.getLogger(__name__)
@@ -96,6 +97,14 @@ def _acknowledge(adapter: ClearinghousePort, response_ids: tuple[str, ...], tena
     deps.metrics.count("ResponsesAcknowledged", len(response_ids), tenant_id=tenant_id)
 
 
+def _sweep(tenant_id: str, deps: PipelineDeps) -> None:
+    """Announce claims stuck without their event; a bus still failing is left to the next run (nothing is lost)."""
+    try:
+        announce_stale(tenant_id, deps)
+    except StorageUnavailable as exc:
+        logger.warning("announce sweep failed", extra={"tenant_id": tenant_id, "error_type": type(exc).__name__})
+
+
 def _claims_out(tenant_id: str, deps: PipelineDeps) -> bool:
     return any(
         deps.store.claims_in_state(tenant_id, state, limit=1) for state in (ClaimState.SUBMITTED, ClaimState.ACCEPTED)
@@ -106,13 +115,16 @@ def poll_due_tenants(deps: PipelineDeps) -> list[PollOutcome]:
     """Poll every tenant whose ``poll_minutes`` have passed; one tenant's failure does not stop the others.
 
     A disabled tenant is polled while it still has claims out (SUBMITTED or ACCEPTED): its new inputs are refused, but
-    the answers to what it already sent are processed (tenant-config section 1).
+    the answers to what it already sent are processed (tenant-config section 1). Every run also announces an enabled
+    tenant's claims whose event was lost after a move (``claimbridge.pipeline.announce``).
     """
     now = deps.clock()
     deps.metrics.count("PollRuns")  # a flat line on the dashboard means the schedule stopped
     outcomes: list[PollOutcome] = []
     for tenant in deps.store.list_tenants():
-        if not tenant.enabled and not _claims_out(tenant.tenant_id, deps):
+        if tenant.enabled:
+            _sweep(tenant.tenant_id, deps)
+        elif not _claims_out(tenant.tenant_id, deps):
             continue
         polled_at = deps.store.get_cursor(tenant.tenant_id).polled_at
         # A little slack so a 1-minute schedule is not skipped by jitter for a 1-minute tenant.

@@ -48,9 +48,10 @@ from claimbridge.clearinghouse.errors import (
     ClearinghouseUnsupported,
 )
 from claimbridge.errors import ClaimsError, ClearinghouseError, ClearinghouseUnavailable, StateConflict, TenantError
-from claimbridge.events import BusEventDetail, ClaimFailedToSend, ClaimHeld, ClaimReady, ClaimSubmitted
+from claimbridge.events import BusEventDetail, ClaimFailedToSend, ClaimHeld, ClaimSubmitted
 from claimbridge.findings import Finding, Severity
 from claimbridge.observability import log_context
+from claimbridge.pipeline.announce import state_event
 from claimbridge.pipeline.ports import PipelineDeps
 from claimbridge.pipeline.retry import RetryPolicy, backoff_seconds
 from claimbridge.state.models import SENDABLE_STATES, ClaimState, StoredClaim, SubmissionRecord
@@ -515,17 +516,9 @@ def resend_failed(
             actor=actor or deps.actor,
         )
         moved_claims.append(moved)
-        events.append(
-            ClaimReady(
-                tenant_id=tenant_id,
-                claim_id=moved.claim_id,
-                source_key=moved.source_key,
-                source_version=moved.source_version,
-                payer_key=moved.payer_key,
-                config_version=moved.config_version,
-                warning_count=len(moved.findings),
-            )
-        )
+        event = state_event(moved)
+        if event is not None:
+            events.append(event)
     deps.events.publish(events)
     for claim in moved_claims:
         deps.store.mark_announced(claim)
