@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shlex
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from claimbridge.cli import main
-from claimbridge.local.demo import export_lines
+from claimbridge.local.demo import PipelinePump, export_lines
 from claimbridge.local.router import LocalRouter
 from claimbridge.local.stack import LocalStack
 from claimbridge.mapping import claim_id_for
@@ -109,6 +110,23 @@ def test_cli_manages_a_tenant_and_resubmits_its_held_claim_on_the_local_stack(
     status, detail, _ = cli(capsys, "claims", "show", "--tenant", TENANT, CLAIM_ID)
     assert detail["state"] == "READY"
     assert any(entry["actor"].startswith("cli") for entry in detail["history"])
+
+    # When the stack keeps running as after `make run KEEP=1`: the pump delivers what the resubmit announced
+    pump = PipelinePump(LocalRouter(stack, log_stream=io.StringIO()), interval=0.2)
+    pump.start()
+    try:
+        for _ in range(100):
+            with pump.lock:  # the router redirects this process's stdout while it runs a function
+                detail = cli(capsys, "claims", "show", "--tenant", TENANT, CLAIM_ID)[1]
+            if detail["pending_submission_id"] or detail["state"] != "READY":
+                break
+            time.sleep(0.2)
+    finally:
+        pump.stop()
+
+    # Then submit_claims took the claim into an interchange (this stack's clearinghouse is unreachable: it waits there
+    # for its retry)
+    assert detail["pending_submission_id"] is not None or detail["state"] == "SUBMITTED"
 
     # When the practice is disabled, and its versions listed
     cli(capsys, "tenants", "disable", "--tenant", TENANT)

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from claimbridge.local.api_server import LocalTenantApi
 from claimbridge.local.kpi_report import report_tenant
@@ -288,25 +288,63 @@ LOCAL_OPERATOR = f"arn:aws:iam::{ACCOUNT_ID}:role/ClaimbridgeLocalOperator"
 """The template's ``AdminPrincipals`` in the local stack: the identity the locally served tenant API acts as."""
 
 
+class PipelinePump:
+    """``make run KEEP=1``: keeps the template's wiring moving while the stack stays up, as Lambda would.
+
+    Every ``interval`` seconds the router delivers what the queues hold and runs the schedules (poll every tenant's
+    clearinghouse, the announce sweep), so a claim a biller corrects or resubmits through the CLI or the tenant API is
+    sent to the sandbox, answered and written back. The router sets each function's environment around a call, which
+    is process-wide: the pump and the API's calls take turns under one lock.
+    """
+
+    def __init__(self, router: LocalRouter, *, interval: float = 2.0) -> None:
+        self.router = router
+        self.interval = interval
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="claimbridge-pump", daemon=True)
+
+    def invoke(self, function_logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Call one function of the stack (the tenant API: a proxy response), never at the same time as a delivery."""
+        with self.lock:
+            response: dict[str, Any] = self.router.invoke(function_logical_id, event)
+        return response
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            with self.lock:
+                self.router.drain(poll=True, max_rounds=5)
+
+
 def keep_running(stack: LocalStack, tenant_id: str) -> None:
-    """``make run KEEP=1``: serve the tenant API on 127.0.0.1 (as the local operator), print how to reach the stack
-    from another shell (CLI exports, API URL), and wait for Ctrl-C."""
+    """``make run KEEP=1``: serve the tenant API on 127.0.0.1 (as the local operator), keep the pipeline moving
+    (``PipelinePump``), print how to reach the stack from another shell (CLI exports, API URL), and wait for Ctrl-C."""
     router = LocalRouter(stack, log_stream=io.StringIO())
+    pump = PipelinePump(router)
     api = LocalTenantApi(
-        lambda event, _context: router.invoke("TenantApiFunction", event),
+        lambda event, _context: pump.invoke("TenantApiFunction", event),
         user_arn=f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{LOCAL_OPERATOR.rsplit('/', 1)[1]}/local",
     )
     url = api.start()
+    pump.start()
     try:
         cli = f"{sys.executable.rsplit('/', 1)[0]}/claimbridge"
         wait_until_interrupted(
-            "\nthe local stack keeps running; in another shell:\n\n"
+            "\nthe local stack keeps running, and so does the pipeline; in another shell:\n\n"
             + "\n".join(export_lines(stack))
             + f"\n{cli} claims worklist --tenant {tenant_id} denied\n\n"
             f"tenant API (as the local operator): curl {url}/tenants/{tenant_id}/worklists/denied\n\n"
             "Ctrl-C stops it.\n"
         )
     finally:
+        pump.stop()
         api.stop()
 
 
