@@ -28,11 +28,11 @@ from claimbridge.events import (
 from claimbridge.findings import Finding, Severity
 from claimbridge.overrides import ClaimOverrides, LineOverride, OverrideError, apply_overrides
 from claimbridge.pipeline.announce import state_event
+from claimbridge.pipeline.ingest import scrub_with_store
 from claimbridge.pipeline.ports import ObjectMissing, PipelineDeps
 from claimbridge.pipeline.submit import SubmissionNotFound, resend_failed
 from claimbridge.pipeline.submitted import accept_submitted_event
 from claimbridge.remit.denials import denial_table
-from claimbridge.scrubber import ServiceRecord, scrub
 from claimbridge.state.models import ADJUDICATED_STATES, ALLOWED_TRANSITIONS, ClaimState, StoredClaim, TenantRecord
 
 __all__ = [
@@ -162,22 +162,9 @@ def _transition(
         raise ActionRefused(f"claim {current.claim_id} changed meanwhile: read it again ({action})") from exc
 
 
-class _StoreHistory:
-    """The scrubber's view of the patient's stored claims (as ingest scrubs)."""
-
-    def __init__(self, deps: PipelineDeps, tenant_id: str) -> None:
-        self._deps = deps
-        self._tenant_id = tenant_id
-
-    def services(self, patient_key: str) -> Sequence[ServiceRecord]:
-        return self._deps.store.patient_services(self._tenant_id, patient_key)
-
-
 def _scrub(claim: ProfessionalClaim, tenant: TenantRecord, deps: PipelineDeps) -> tuple[Finding, ...]:
     """The scrubber exactly as ingest runs it: tenant document, pinned or current date, the store's history."""
-    as_of = deps.scrub_as_of or deps.clock().date()
-    history = _StoreHistory(deps, tenant.config.tenant_id)
-    return scrub(claim, tenant=tenant.config, as_of=as_of, history=history).findings
+    return scrub_with_store(claim, tenant.config, deps)
 
 
 def _intake_findings(claim: StoredClaim) -> tuple[Finding, ...]:

@@ -48,6 +48,7 @@ from claimbridge.pipeline.ports import ChunkQueuePort, ObjectMissing, ObjectStor
 from claimbridge.pipeline.submitted import METADATA_SUBMISSION_ID
 from claimbridge.scrubber import ServiceRecord, scrub
 from claimbridge.state.models import REPLACEABLE_STATES, ClaimState, SourceIndex, StoredClaim, TenantRecord
+from claimbridge.tenants import TenantConfig
 
 _SOURCE_KEY = re.compile(r"^(Claim|Encounter)/[A-Za-z0-9\-.]{1,64}$")
 CHUNK_ANCHORS = 100  # anchors per fan-out message: mapping + three DynamoDB writes each stays far below the timeout
@@ -351,6 +352,13 @@ class _StoreHistory:
         return self._deps.store.patient_services(self._tenant_id, patient_key)
 
 
+def scrub_with_store(claim: ProfessionalClaim, tenant: TenantConfig, deps: PipelineDeps) -> tuple[Finding, ...]:
+    """The scrubber as the pipeline runs it: the tenant's document, the pinned or current date, and the patient's
+    other claims from the state store (ingest, and a biller's resubmit or correction, scrub alike)."""
+    as_of = deps.scrub_as_of or deps.clock().date()
+    return scrub(claim, tenant=tenant, as_of=as_of, history=_StoreHistory(deps, tenant.tenant_id)).findings
+
+
 def _merged(first: Sequence[Finding], second: Sequence[Finding]) -> tuple[Finding, ...]:
     """Intake findings then scrubber findings, each once (a resumed claim is scrubbed again)."""
     return tuple(dict.fromkeys((*first, *second)))
@@ -651,9 +659,7 @@ class _Ingest:
     def _scrub(self, claim: ProfessionalClaim | None) -> tuple[Finding, ...]:
         if claim is None:
             return ()
-        history = _StoreHistory(self.deps, self.tenant_id)
-        as_of = self.deps.scrub_as_of or self.deps.clock().date()
-        return scrub(claim, tenant=self.tenant.config, as_of=as_of, history=history).findings
+        return scrub_with_store(claim, self.tenant.config, self.deps)
 
     def _announce(self, claim: StoredClaim) -> None:
         """Queue the Claim Ready / Claim Held event of a READY / HELD claim."""
