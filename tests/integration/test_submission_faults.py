@@ -25,6 +25,7 @@ import pytest
 from claimbridge.clearinghouse import ClearinghousePort, X12ApiClearinghouse, adapter_for
 from claimbridge.local.sandbox import SandboxClearinghouse
 from claimbridge.mapping import claim_id_for
+from claimbridge.pipeline.actions import close_claim
 from claimbridge.pipeline.retry import RetryPolicy
 from claimbridge.pipeline.submit import resend_failed
 from claimbridge.state import ClaimState
@@ -383,6 +384,33 @@ def test_faults_retries_exhausted_go_failed_to_send_then_resend_uses_the_same_fi
         ClaimState.SUBMITTED,
         ClaimState.ACCEPTED,
     ]
+
+
+def test_faults_resend_never_sends_a_claim_the_practice_closed_meanwhile(pipeline: Pipeline) -> None:
+    # Given both claims FAILED_TO_SEND in one interchange, and the practice then closes the first one
+    pipeline.ingest()
+    pipeline.faults(fail_next={"status": 503, "count": 4})
+    assert pipeline.submit_until_settled() == 4
+    close_claim(TENANT, CLAIMS[0], reason="patient withdrew", actor="biller", deps=submit_app.get_deps())
+
+    # When an operator resends the interchange
+    outcome = resend_failed(TENANT, SUBMISSION, submit_app.get_deps(), policy=POLICY, actor="ops-test")
+
+    # Then the archived file (which carries the closed claim) is not sent again: the other claim leaves it and goes
+    # out alone in a new interchange, and the closed claim stays closed
+    assert outcome.resent == 1
+    waiting = pipeline.infra.store.get_claim(TENANT, CLAIMS[1])
+    assert waiting is not None
+    assert (waiting.state, waiting.pending_submission_id) == (ClaimState.READY, None)
+    assert pipeline.submit_until_settled() == 1
+    _, second = pipeline.infra.archive_keys("x12/837p/")
+    resent = pipeline.infra.archive_text(second)
+    assert f"CLM*{CLAIMS[1]}*" in resent and f"CLM*{CLAIMS[0]}*" not in resent
+    assert len(pipeline.taken()["taken"]) == 1  # the clearinghouse got one file: the new one
+    assert pipeline.state(CLAIMS[0]) == ClaimState.CLOSED
+    assert pipeline.state(CLAIMS[1]) == ClaimState.SUBMITTED
+    back = [h for h in pipeline.infra.store.history(TENANT, CLAIMS[1]) if h.to_state == ClaimState.READY][-1]
+    assert "closed: sent in a new interchange" in back.reason
 
 
 def test_faults_answer_lost_then_retries_exhausted_the_responses_still_settle_the_claims(pipeline: Pipeline) -> None:

@@ -482,7 +482,9 @@ def resend_failed(
 
     ``submit_claims`` then finds them READY and still carried by the interchange, and sends the archived file under
     its idempotency key: a clearinghouse that took it after all answers with the same submission, never a copy.
-    ``note`` (a biller's reason) is appended to each claim's audit entry.
+    If the practice closed one of its claims meanwhile, the file is not sent again (it would carry that claim): the
+    waiting claims leave the interchange and go out in the next batch as a new one. ``note`` (a biller's reason) is
+    appended to each claim's audit entry.
 
     Raises
     ------
@@ -503,18 +505,27 @@ def resend_failed(
         and claim.state == ClaimState.FAILED_TO_SEND
         and claim.pending_submission_id == submission_id
     ]
-    if waiting and record.outcome == "failed":
+    closed = [
+        claim_id
+        for claim_id in record.claim_ids
+        if (claim := deps.store.get_claim(tenant_id, claim_id)) is not None and claim.state == ClaimState.CLOSED
+    ]
+    if waiting and record.outcome == "failed" and not closed:
         record = deps.store.reopen_submission(record, max_attempts=record.attempts + policy.max_attempts)
+    how = (
+        f"interchange {submission_id} carries {len(closed)} claim(s) the practice closed: sent in a new interchange"
+        if closed
+        else f"resend of interchange {submission_id} (same file, same idempotency key)"
+    )
     moved_claims = []
     events: list[BusEventDetail] = []
     for claim in waiting:
         moved = deps.store.transition(
-            claim,
-            ClaimState.READY,
-            reason=f"resend of interchange {submission_id} (same file, same idempotency key)"
-            + (f": {note}" if note else ""),
-            actor=actor or deps.actor,
+            claim, ClaimState.READY, reason=how + (f": {note}" if note else ""), actor=actor or deps.actor
         )
+        if closed:
+            # The archived file would send the closed claim too: this one leaves it and goes into the next batch.
+            moved = deps.store.detach_pending_submission(moved)
         moved_claims.append(moved)
         event = state_event(moved)
         if event is not None:
