@@ -248,6 +248,33 @@ def test_new_fhir_version_of_a_held_claim_replaces_it_without_an_action(infra: I
     assert ready.claim is not None and ready.claim.prior_authorization == "AUTH55"
 
 
+def test_new_fhir_version_never_turns_a_held_correction_back_into_an_original(
+    infra: Infra, sandbox: SandboxClearinghouse
+) -> None:
+    # Given a replacement (frequency 7) of a denied claim, held because the clearinghouse refused it
+    adjudicated(infra, sandbox, {"claims": {CLAIM_ID: {"outcome": "denied", "carc": "CO-16"}}})
+    correct_claim(TENANT, CLAIM_ID, frequency="7", reason=REASON, actor=BILLER, deps=deps())
+    infra.store.transition(stored(infra), ClaimState.HELD, reason="refused by the clearinghouse", actor="claimbridge")
+
+    # When the EHR sends a new version of the original Claim (an original, frequency 1)
+    bundle = json.loads((BUNDLES / "intake-90791.json").read_bytes())
+    claim = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Claim")
+    claim["meta"] = {**claim.get("meta", {}), "versionId": "99"}
+    ingest(infra, "intake-90791-v99.json", json.dumps(bundle).encode())
+
+    # Then the held correction keeps frequency 7, and the new version is a new claim held by IN-VERSION, linked to it
+    correction = stored(infra)
+    assert correction.state == ClaimState.HELD and correction.claim is not None
+    assert correction.claim.frequency.value == "7"
+    newer = [
+        e["detail"]
+        for e in infra.bus_events()
+        if e["detail-type"] == "Claim Held" and e["detail"]["claim_id"] != CLAIM_ID
+    ]
+    assert [d["rule_ids"] for d in newer] == [["IN-VERSION"]]
+    assert stored(infra, newer[0]["claim_id"]).related_claim_id == CLAIM_ID
+
+
 def test_actions_never_reach_another_tenants_claim(infra: Infra) -> None:
     # Given a held claim of the demo practice
     held = held_for_auth(infra)

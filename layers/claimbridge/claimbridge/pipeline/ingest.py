@@ -352,6 +352,20 @@ class _StoreHistory:
         return self._deps.store.patient_services(self._tenant_id, patient_key)
 
 
+def _replaceable(current: StoredClaim) -> bool:
+    """Whether a new source version may replace the stored claim: not sent yet (RECEIVED/HELD/READY in no
+    interchange), and not a biller's replacement or void of a claim the payer has (held after the clearinghouse
+    refused it): that one is fixed by a new correction, never silently turned back into an original claim."""
+    correction_of_a_sent_claim = (
+        current.claim is not None
+        and current.claim.frequency != ClaimFrequency.ORIGINAL
+        and current.submission_id is not None
+    )
+    return (
+        current.state in REPLACEABLE_STATES and current.pending_submission_id is None and not correction_of_a_sent_claim
+    )
+
+
 def scrub_with_store(claim: ProfessionalClaim, tenant: TenantConfig, deps: PipelineDeps) -> tuple[Finding, ...]:
     """The scrubber as the pipeline runs it: the tenant's document, the pinned or current date, and the patient's
     other claims from the state store (ingest, and a biller's resubmit or correction, scrub alike)."""
@@ -460,7 +474,7 @@ class _Ingest:
             self.counts["duplicates"] += 1
             return
         reason = f"withdrawn by {withdrawal.source_key} version {withdrawal.version} (status {withdrawal.status})"
-        if current.state in REPLACEABLE_STATES and current.pending_submission_id is None:
+        if _replaceable(current):
             if current.state == ClaimState.RECEIVED:
                 current = store.transition(current, ClaimState.HELD, reason=reason, actor=self.deps.actor)
             store.transition(current, ClaimState.CLOSED, reason=reason, actor=self.deps.actor)
@@ -585,7 +599,7 @@ class _Ingest:
                 config_version=config_version,
                 actor=actor,
             )
-        if current.state in REPLACEABLE_STATES and current.pending_submission_id is None:
+        if _replaceable(current):
             return store.replace_claim(
                 current,
                 version=version,
