@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from claimbridge.local.template import find_repo_root, load_template
+from claimbridge.local.template import find_repo_root, load_template, template_resource
 
 __all__ = [
     "find_repo_root",
@@ -25,11 +25,7 @@ __all__ = [
 
 def sam_resource(logical_id: str) -> dict[str, Any]:
     """One resource of template.yaml (``Type``, ``Properties``, ...); KeyError names the missing id."""
-    resources: dict[str, Any] = load_template()["Resources"]
-    if logical_id not in resources:
-        raise KeyError(f"template.yaml has no resource {logical_id!r}")
-    resource: dict[str, Any] = resources[logical_id]
-    return resource
+    return template_resource(logical_id)
 
 
 def table_create_kwargs(properties: dict[str, Any]) -> dict[str, Any]:

@@ -65,11 +65,24 @@ def _load_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
     return parse_template(path.read_text(encoding="utf-8"))
 
 
+def _parsed(path: Path | None) -> dict[str, Any]:
+    template_path = path if path is not None else find_repo_root() / TEMPLATE_NAME
+    return _load_cached(template_path.resolve(), template_path.stat().st_mtime_ns)
+
+
 def load_template(path: Path | None = None) -> dict[str, Any]:
     """The repository's ``template.yaml`` as plain data (a fresh copy; callers may mutate it)."""
-    template_path = path if path is not None else find_repo_root() / TEMPLATE_NAME
-    cached = _load_cached(template_path.resolve(), template_path.stat().st_mtime_ns)
-    copied: dict[str, Any] = _deep_copy(cached)
+    copied: dict[str, Any] = _deep_copy(_parsed(path))
+    return copied
+
+
+def template_resource(logical_id: str, path: Path | None = None) -> dict[str, Any]:
+    """One resource of the template (a fresh copy of that resource only: test fixtures read a dozen per test);
+    ``KeyError`` names a missing id."""
+    resources: dict[str, Any] = _parsed(path)["Resources"]
+    if logical_id not in resources:
+        raise KeyError(f"template.yaml has no resource {logical_id!r}")
+    copied: dict[str, Any] = _deep_copy(resources[logical_id])
     return copied
 
 
