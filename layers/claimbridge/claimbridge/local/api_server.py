@@ -17,6 +17,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+SHUTDOWN_POLL_SECONDS = 0.05
+"""How often the serving loop checks for a shutdown request (the standard library's 0.5 s would slow ``stop()``)."""
+
 ApiHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 ACCOUNT_ID = "123456789012"
 MAX_BODY_BYTES = 1_048_576
@@ -133,7 +136,12 @@ class LocalTenantApi:
 
     def __init__(self, handler: ApiHandler, *, user_arn: str, port: int = 0) -> None:
         self._server = _ApiServer(("127.0.0.1", port), handler, user_arn)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tenant-api-local", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="tenant-api-local",
+            daemon=True,
+        )
 
     @property
     def url(self) -> str:
