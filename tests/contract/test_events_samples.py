@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from claimbridge.events import (
     DETAIL_TYPES,
+    WRITE_BACK_DETAIL_TYPES,
     ClaimChangedRecord,
     ClaimReady,
     ClaimReadyRecord,
@@ -108,6 +109,15 @@ def test_events_claim_ready_sample_detail_is_the_bus_model() -> None:
     # Then its detail is a ClaimReady without extra keys, and the detail-type maps back to it
     assert isinstance(record.body.detail, ClaimReady)
     assert DETAIL_TYPES[record.body.detail_type] is ClaimReady
+
+
+def test_events_write_back_rule_routes_exactly_the_state_change_events_the_model_reads() -> None:
+    # Given the template's WriteBackRule and the write-back's envelope model
+    pattern = sam_resource("WriteBackRule")["Properties"]["EventPattern"]
+
+    # Then the rule sends every claim state-change event the model accepts, and nothing the model would refuse
+    assert sorted(pattern["detail-type"]) == sorted(WRITE_BACK_DETAIL_TYPES)
+    assert "Claim Closed" in WRITE_BACK_DETAIL_TYPES and "Claim Response Written" not in WRITE_BACK_DETAIL_TYPES
 
 
 def test_events_inbound_sample_key_starts_with_a_tenant_segment() -> None:

@@ -6,7 +6,7 @@ X12 payloads. A consumer that needs the claim reads it from the state store by i
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from aws_lambda_powertools.utilities.parser.models import (
     EventBridgeModel,
@@ -233,7 +233,7 @@ class ClaimReadyEvent(EventBridgeModel):
     detail: ClaimReady
 
 
-WRITE_BACK_DETAIL_TYPES = (
+WriteBackDetailType = Literal[
     "Claim Ready",
     "Claim Held",
     "Claim Submitted",
@@ -243,7 +243,8 @@ WRITE_BACK_DETAIL_TYPES = (
     "Claim Failed To Send",
     "Claim Corrected",
     "Claim Closed",
-)
+]
+WRITE_BACK_DETAIL_TYPES: tuple[str, ...] = get_args(WriteBackDetailType)
 """Claim events that mean a state change the EHR must hear about (the template's WriteBackRule lists the same)."""
 
 
@@ -259,17 +260,7 @@ class ClaimChangedEvent(EventBridgeModel):
     """The EventBridge envelope of a claim state-change event, as WriteBackQueue receives it."""
 
     source: Literal["claimbridge"]
-    detail_type: Literal[
-        "Claim Ready",
-        "Claim Held",
-        "Claim Submitted",
-        "Claim Accepted",
-        "Claim Rejected",
-        "Claim Adjudicated",
-        "Claim Failed To Send",
-        "Claim Corrected",
-        "Claim Closed",
-    ] = Field(alias="detail-type")
+    detail_type: WriteBackDetailType = Field(alias="detail-type")
     detail: ClaimChangedDetail
 
 
